@@ -1,0 +1,99 @@
+// common/: allocator wrapper, log sink, checked size math, thread pool,
+// file mapping and interrupt-safe cleanup of temporary files.
+#ifndef INGOT_COMMON_H
+#define INGOT_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ingot/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---- allocation -----------------------------------------------------------
+// All library allocation goes through these so tests can inject failures.
+void *ingot_malloc(size_t n);
+void *ingot_calloc(size_t count, size_t size);
+void *ingot_realloc(void *p, size_t n);
+void ingot_free(void *p);
+char *ingot_strdup(const char *s);
+// Aligned allocation (alignment a power of two ≥ sizeof(void*)); free with
+// ingot_free_aligned.
+void *ingot_malloc_aligned(size_t alignment, size_t n);
+void ingot_free_aligned(void *p);
+
+// Fault injection: the `nth` allocation from now on (1-based) fails, and with
+// `persistent` every one after it too. nth = 0 disables injection.
+void ingot_alloc_fail_at(uint64_t nth, bool persistent);
+// Number of successful allocations not yet freed (for leak checks in tests;
+// counts ingot_malloc/calloc/realloc/strdup/aligned).
+int64_t ingot_alloc_live(void);
+
+// ---- logging --------------------------------------------------------------
+typedef enum ingot_log_level {
+    INGOT_LOG_ERROR = 0,
+    INGOT_LOG_WARN = 1,
+    INGOT_LOG_INFO = 2,
+    INGOT_LOG_DEBUG = 3,
+} ingot_log_level;
+
+typedef void (*ingot_log_fn)(ingot_log_level level, const char *msg, void *user);
+// Install a sink (NULL restores the default: warnings and errors to stderr).
+void ingot_log_set(ingot_log_fn fn, void *user);
+void ingot_log(ingot_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// ---- checked integer math (return false on overflow) ----------------------
+static inline bool ingot_mul_u64(uint64_t a, uint64_t b, uint64_t *out) {
+    return !__builtin_mul_overflow(a, b, out);
+}
+static inline bool ingot_add_u64(uint64_t a, uint64_t b, uint64_t *out) {
+    return !__builtin_add_overflow(a, b, out);
+}
+static inline uint64_t ingot_align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
+
+// ---- thread pool ----------------------------------------------------------
+typedef struct ingot_pool ingot_pool;
+// A parallel-for: fn(ctx, i, worker) is called once for each i in [0, n);
+// `worker` in [0, n_threads) identifies the calling thread (for per-thread
+// scratch). Items are handed out in order from a shared counter.
+typedef void (*ingot_pool_fn)(void *ctx, size_t i, int worker);
+
+// n_threads ≤ 0 means the number of online CPUs.
+ingot_status ingot_pool_create(int n_threads, ingot_pool **out, ingot_err *err);
+void ingot_pool_free(ingot_pool *pool);
+int ingot_pool_n_threads(const ingot_pool *pool);
+// Runs fn over [0, n) on the pool's threads plus the caller; returns when all
+// are done. A NULL pool runs serially on the caller.
+void ingot_pool_run(ingot_pool *pool, size_t n, ingot_pool_fn fn, void *ctx);
+int ingot_cpu_count(void);
+
+// ---- files ----------------------------------------------------------------
+// A read-only mapping of a whole file. An empty file maps to data = NULL,
+// size = 0.
+typedef struct ingot_file_map {
+    const uint8_t *data;
+    size_t size;
+} ingot_file_map;
+ingot_status ingot_file_map_open(const char *path, ingot_file_map *out, ingot_err *err);
+void ingot_file_map_close(ingot_file_map *map);
+// Read a whole (small) file into a NUL-terminated heap buffer.
+ingot_status ingot_file_read_all(const char *path, size_t max_bytes, char **out, size_t *n, ingot_err *err);
+// Write all bytes at an offset, retrying short writes; ENOSPC is reported.
+ingot_status ingot_file_pwrite_all(int fd, const void *buf, size_t n, uint64_t off, const char *path, ingot_err *err);
+
+// ---- interrupt-safe cleanup -----------------------------------------------
+// Paths registered here are unlinked if the process receives SIGINT/SIGTERM
+// (after ingot_cleanup_install_signals). Up to 16 at once.
+void ingot_cleanup_install_signals(void);
+int ingot_cleanup_register(const char *path);   // returns a slot or -1
+void ingot_cleanup_unregister(int slot);
+// True once SIGINT/SIGTERM was received (handlers installed above).
+bool ingot_interrupted(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,159 @@
+// formats/: the .ingot container — writer (plan, then stream data to known
+// offsets from any number of threads; atomic temp-file + fsync + rename) and
+// reader (mmap, O(log n) lookup by name, zero-copy tensor views, checksums).
+//
+// The byte-level specification is in docs/FORMAT.md and summarised at the
+// top of formats/container_read.c.
+//
+// Writer call sequence:
+//   1. ingot_writer_create(path, flags)   (path NULL: plan only, for --dry-run)
+//   2. ingot_writer_set_metadata(json), ingot_writer_add_blob(name, bytes)…
+//   3. for each region: ingot_writer_begin_region(kind, layer), then
+//      ingot_writer_add_tensor(name, dtype, dims) for its tensors
+//   4. ingot_writer_plan()  — every offset is now known
+//   5. ingot_writer_write(index, off, bytes) from any thread, any order
+//   6. ingot_writer_finish() — checksums, header, index, fsync, rename
+//   7. ingot_writer_free()   — removes the temporary file unless finished
+//
+// Reader call sequence:
+//   1. ingot_container_open(path) or ingot_container_open_buffer(buf, n)
+//   2. ingot_container_find_tensor(name) → index; ingot_container_tensor(i),
+//      ingot_container_tensor_data(i)
+//   3. ingot_container_close()
+#ifndef INGOT_CONTAINER_H
+#define INGOT_CONTAINER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ingot/common.h"
+#include "ingot/dtype.h"
+#include "ingot/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define INGOT_CONTAINER_VERSION 1u  // this reader reads versions ≤ this
+#define INGOT_TENSOR_ALIGN 64u      // every tensor's offset is a multiple of this
+#define INGOT_REGION_ALIGN 4096u    // every region's offset is a multiple of this
+#define INGOT_MAX_DIMS 4u
+
+typedef enum ingot_region_kind {
+    INGOT_REGION_DENSE = 0,   // non-expert weights (layer = -1 for one global region)
+    INGOT_REGION_EXPERTS = 1, // routed experts of one layer
+    INGOT_REGION_ENGRAM = 2,  // Engram tables of one layer
+    INGOT_REGION_COUNT
+} ingot_region_kind;
+
+typedef struct ingot_tensor_info {
+    const char *name;        // borrowed, valid until close/free
+    ingot_dtype dtype;
+    uint32_t n_dims;         // 1..4
+    uint64_t dims[INGOT_MAX_DIMS]; // outermost first; unused entries 0
+    uint64_t off;            // absolute file offset, multiple of 64
+    uint64_t size;           // bytes
+    uint64_t xxh3;           // xxh3-64 of the bytes (0 in the writer until finish)
+    uint32_t region;         // index into the region table
+} ingot_tensor_info;
+
+typedef struct ingot_region_info {
+    ingot_region_kind kind;
+    int32_t layer;           // -1 when not per layer
+    uint64_t off;            // absolute, multiple of 4096
+    uint64_t size;           // bytes, up to the end of its last tensor
+} ingot_region_info;
+
+// ---- writer ---------------------------------------------------------------
+typedef struct ingot_writer ingot_writer;
+
+#define INGOT_WRITER_FORCE 1u // replace an existing target
+
+// Create a writer for `path` (copied). Without INGOT_WRITER_FORCE an existing
+// target is refused (INGOT_E_IO) before any work. path NULL plans only.
+ingot_status ingot_writer_create(const char *path, unsigned flags, ingot_writer **out, ingot_err *err);
+// Metadata JSON text (copied; must be a JSON object).
+ingot_status ingot_writer_set_metadata(ingot_writer *w, const char *json, size_t n, ingot_err *err);
+// A named blob section (copied), e.g. "tokenizer.json", "engram.compress.1".
+ingot_status ingot_writer_add_blob(ingot_writer *w, const char *name, const void *data, size_t n, ingot_err *err);
+// Start a new page-aligned region; tensors added afterwards go into it. A
+// writer starts in a DENSE region with layer -1.
+ingot_status ingot_writer_begin_region(ingot_writer *w, ingot_region_kind kind, int32_t layer, ingot_err *err);
+// Declare a tensor (name copied; unique). *index receives its index, which is
+// the order of declaration.
+ingot_status ingot_writer_add_tensor(ingot_writer *w, const char *name, ingot_dtype dtype, uint32_t n_dims,
+                                     const uint64_t *dims, size_t *index /* out */, ingot_err *err);
+// Freeze the layout: every offset and the file size are known afterwards. The
+// temporary file is created and sized here (ENOSPC is detected up front when
+// the filesystem supports fallocate).
+ingot_status ingot_writer_plan(ingot_writer *w, ingot_err *err);
+uint64_t ingot_writer_file_size(const ingot_writer *w);
+size_t ingot_writer_n_tensors(const ingot_writer *w);
+const ingot_tensor_info *ingot_writer_tensor(const ingot_writer *w, size_t i);
+// Write `n` bytes of tensor `index` at byte `off` inside it. Thread-safe; any
+// order. Bounds are checked.
+ingot_status ingot_writer_write(ingot_writer *w, size_t index, uint64_t off, const void *data, size_t n,
+                                ingot_err *err);
+// Compute checksums (on `pool`, may be NULL), write header, metadata, string
+// table, index and blobs, fsync, rename over the target, fsync the folder.
+ingot_status ingot_writer_finish(ingot_writer *w, ingot_pool *pool, ingot_err *err);
+// Frees the writer; removes the temporary file if finish did not succeed.
+void ingot_writer_free(ingot_writer *w);
+// Test hook: make the writer's pwrite fail with ENOSPC after `bytes` more
+// bytes (0 disables). Process-wide.
+void ingot_writer_fail_after(uint64_t bytes);
+
+// ---- reader ---------------------------------------------------------------
+typedef struct ingot_container ingot_container;
+
+#define INGOT_OPEN_VERIFY 1u // verify every tensor checksum at open
+
+// Open a file by path (mmap) or a buffer (borrowed; must outlive the handle).
+// Validates magic, version (a newer file is INGOT_E_UNSUPPORTED with a clear
+// message), header checksum, every index entry (dtype, dims, size, alignment,
+// bounds, overlaps, unique names).
+// @return INGOT_OK, INGOT_E_IO, INGOT_E_FORMAT, INGOT_E_UNSUPPORTED,
+//         INGOT_E_CHECKSUM, INGOT_E_LIMIT, INGOT_E_NOMEM.
+ingot_status ingot_container_open(const char *path, unsigned flags, ingot_container **out, ingot_err *err);
+ingot_status ingot_container_open_buffer(const void *buf, size_t n, unsigned flags, ingot_container **out,
+                                         ingot_err *err);
+void ingot_container_close(ingot_container *c);
+
+uint32_t ingot_container_version(const ingot_container *c);
+uint64_t ingot_container_file_size(const ingot_container *c);
+const uint8_t *ingot_container_base(const ingot_container *c); // start of the mapping
+size_t ingot_container_n_tensors(const ingot_container *c);
+const ingot_tensor_info *ingot_container_tensor(const ingot_container *c, size_t i);
+// Index of the tensor named `name`, or -1. O(log n), no scan of the index.
+int64_t ingot_container_find_tensor(const ingot_container *c, const char *name);
+// Zero-copy view of tensor i's bytes; valid until close.
+const void *ingot_container_tensor_data(const ingot_container *c, size_t i);
+size_t ingot_container_n_regions(const ingot_container *c);
+const ingot_region_info *ingot_container_region(const ingot_container *c, size_t i);
+// Metadata JSON text, NUL-terminated; borrowed until close.
+const char *ingot_container_metadata(const ingot_container *c, size_t *n);
+size_t ingot_container_n_blobs(const ingot_container *c);
+void ingot_container_blob(const ingot_container *c, size_t i, const char **name, const void **data, size_t *n);
+// Find a blob by name; false when absent.
+bool ingot_container_find_blob(const ingot_container *c, const char *name, const void **data, size_t *n);
+// Check one tensor's xxh3 (INGOT_E_CHECKSUM with name and offset on mismatch).
+ingot_status ingot_container_verify_tensor(const ingot_container *c, size_t i, ingot_err *err);
+
+// ---- transport form (.ingot.zst) ------------------------------------------
+typedef struct ingot_pack_stats {
+    uint64_t in_bytes, out_bytes;
+    double seconds;
+} ingot_pack_stats;
+// Compress a .ingot to the transport form with byte-plane splitting of
+// F32/F16/BF16 tensors; `level` is the zstd level, n_threads ≤ 0 = all cores.
+ingot_status ingot_pack(const char *in_path, const char *out_path, int level, int n_threads, unsigned flags,
+                        ingot_pack_stats *stats, ingot_err *err);
+// Restore the .ingot bit for bit and verify its checksums.
+ingot_status ingot_unpack(const char *in_path, const char *out_path, int n_threads, unsigned flags,
+                          ingot_pack_stats *stats, ingot_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,78 @@
+// quantize/: block formats (GGML-compatible byte layouts), scalar reference
+// kernels with AVX2 / AVX-512 twins chosen at run time, and the per-tensor
+// type policy used by convert.
+//
+// Call sequence (kernels):
+//   1. t = ingot_quant_get(INGOT_DTYPE_Q4_K)
+//   2. t->quantize_row(x, dst, n, imatrix)   (n a multiple of t->blck)
+//   3. t->dequantize_row(src, y, n)
+//   4. activations: quantize the f32 row to t->vec_dot_type with that type's
+//      quantize_row, then t->vec_dot(n, &s, weight_row, act_row)
+#ifndef INGOT_QUANTIZE_H
+#define INGOT_QUANTIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ingot/common.h"
+#include "ingot/dtype.h"
+#include "ingot/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// x: [n] f32; y: row_bytes(n) bytes; imatrix: [n] per-column importance or NULL.
+typedef void (*ingot_quantize_row_fn)(const float *x, void *y, int64_t n, const float *imatrix);
+// x: row_bytes(n) bytes; y: [n] f32.
+typedef void (*ingot_dequantize_row_fn)(const void *x, float *y, int64_t n);
+// *s = dot(weight row x, activation row y); y is in the type's vec_dot_type.
+typedef void (*ingot_vec_dot_fn)(int64_t n, float *s, const void *x, const void *y);
+
+typedef struct ingot_quant_traits {
+    ingot_dtype dtype;
+    const char *name;
+    uint32_t blck;                          // elements per block
+    uint32_t type_size;                     // bytes per block
+    ingot_quantize_row_fn quantize_row_ref; // scalar reference
+    ingot_quantize_row_fn quantize_row;     // dispatched (may equal _ref)
+    ingot_dequantize_row_fn dequantize_row_ref;
+    ingot_dequantize_row_fn dequantize_row; // dispatched
+    ingot_vec_dot_fn vec_dot_ref;
+    ingot_vec_dot_fn vec_dot;               // dispatched
+    ingot_dtype vec_dot_type;               // activation format vec_dot expects (F32, Q8_0 or Q8_K)
+} ingot_quant_traits;
+
+// Traits for a row type (F32, F16, BF16, Q*, IQ4_NL, Q8_K, F8_E4M3_R32);
+// NULL for types with no row kernels (integers, F8_E4M3_B128 — see below).
+const ingot_quant_traits *ingot_quant_get(ingot_dtype t);
+
+typedef enum ingot_simd_level {
+    INGOT_SIMD_SCALAR = 0,
+    INGOT_SIMD_AVX2 = 1,
+    INGOT_SIMD_AVX512 = 2,
+} ingot_simd_level;
+// Highest level this CPU supports (cpuid + xgetbv).
+ingot_simd_level ingot_simd_detect(void);
+// Force a dispatch level (clamped to what the CPU supports); returns the
+// level in effect. Not thread-safe against running kernels.
+ingot_simd_level ingot_simd_set(ingot_simd_level level);
+ingot_simd_level ingot_simd_get(void);
+
+// Quantize a [n_rows, n_cols] f32 matrix to `dtype`, rows split across `pool`
+// (NULL: serial). Byte-identical for any thread count. dst_cap must hold
+// ingot_dtype_tensor_bytes. imatrix: [n_cols] or NULL.
+ingot_status ingot_quantize_rows(ingot_dtype dtype, const float *src, int64_t n_rows, int64_t n_cols,
+                                 const float *imatrix, void *dst, size_t dst_cap, ingot_pool *pool,
+                                 ingot_err *err);
+
+// f8_e4m3_b128: E4M3 [rows, cols] followed by f32 scales
+// [ceil(rows/128), ceil(cols/128)] (DeepSeek weight_scale_inv: value = e4m3 *
+// scale). Decode row r of such a tensor.
+void ingot_b128_dequantize_row(const void *tensor, int64_t n_rows, int64_t n_cols, int64_t r, float *y);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,29 @@
+// Runtime CPU feature detection and the dispatch level. The default build
+// never uses -march=native: SIMD code is compiled per function with target
+// attributes and chosen here.
+#include "ingot/quantize.h"
+
+static ingot_simd_level g_level = (ingot_simd_level)-1;
+
+ingot_simd_level ingot_simd_detect(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl"))
+        return INGOT_SIMD_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
+        return INGOT_SIMD_AVX2;
+#endif
+    return INGOT_SIMD_SCALAR;
+}
+
+ingot_simd_level ingot_simd_get(void) {
+    if ((int)g_level < 0) g_level = ingot_simd_detect();
+    return g_level;
+}
+
+ingot_simd_level ingot_simd_set(ingot_simd_level level) {
+    ingot_simd_level max = ingot_simd_detect();
+    g_level = level > max ? max : level;
+    return g_level;
+}
