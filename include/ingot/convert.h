@@ -18,9 +18,9 @@
 // Call sequence (description only):
 //   1. ingot_checkpoint_open(src, &ck, &err)
 //   2. ingot_model_describe(ck, config_json_or_NULL, n, 0, &model, &err)
-//   3. ingot_model_hparams_get(model), ingot_model_n_tensors(model),
-//      ingot_model_tensor(model, i)
-//   4. ingot_model_free(model); ingot_checkpoint_close(ck)
+//   3. ingot_model_desc_hparams(model), ingot_model_desc_n_tensors(model),
+//      ingot_model_desc_tensor(model, i)
+//   4. ingot_model_desc_free(model); ingot_checkpoint_close(ck)
 #ifndef INGOT_CONVERT_H
 #define INGOT_CONVERT_H
 
@@ -92,7 +92,7 @@ typedef enum ingot_tensor_role {
 
 // One output tensor and where its bytes come from. A packed expert source
 // ([E, 2I, H] gate_up) yields several outputs with different src_off.
-typedef struct ingot_model_tensor {
+typedef struct ingot_desc_tensor {
     const char *name;         // canonical ("blk.3.exp.7.ffn_up.weight"); borrowed until model free
     ingot_tensor_role role;
     ingot_region_kind region; // DENSE, EXPERTS (per layer) or ENGRAM
@@ -105,9 +105,11 @@ typedef struct ingot_model_tensor {
     ingot_dtype src_dtype;    // element type of the source bytes
     uint64_t src_off;         // byte offset of this tensor's data inside the source tensor
     uint64_t src_bytes;       // bytes taken from the source tensor
-} ingot_model_tensor;
+} ingot_desc_tensor;
 
-typedef struct ingot_model ingot_model;
+// The description handle. (ingot_model is the runner's inference handle in
+// include/ingot/runner.h; this one is ingot_model_desc.)
+typedef struct ingot_model_desc ingot_model_desc;
 
 #define INGOT_DESCRIBE_STRICT 1u // unexpected source tensors are an error, not a warning
 
@@ -115,31 +117,31 @@ typedef struct ingot_model ingot_model;
 // checkpoint's config.json when not NULL (needed for a bare .safetensors).
 // Every tensor the architecture needs is checked for presence and for a shape
 // consistent with the config; unexpected tensors are logged as warnings
-// (listed by ingot_model_n_extra) or, with INGOT_DESCRIBE_STRICT, an error.
+// (listed by ingot_model_desc_n_extra) or, with INGOT_DESCRIBE_STRICT, an error.
 // A config with `engram_layer_ids` is INGOT_E_UNSUPPORTED until Engram
 // support is linked.
 // @return INGOT_OK, INGOT_E_FORMAT (bad config, missing tensor, bad shape),
 //         INGOT_E_UNSUPPORTED (architecture, dtype), INGOT_E_NOMEM.
 // `ck` is borrowed and must outlive the model.
 ingot_status ingot_model_describe(const ingot_checkpoint *ck, const char *config_json, size_t n, unsigned flags,
-                                  ingot_model **out, ingot_err *err);
-void ingot_model_free(ingot_model *m);
+                                  ingot_model_desc **out, ingot_err *err);
+void ingot_model_desc_free(ingot_model_desc *m);
 
-// Borrowed until ingot_model_free.
-const ingot_model_hparams *ingot_model_hparams_get(const ingot_model *m);
-const ingot_model_layer *ingot_model_layer_get(const ingot_model *m, uint32_t layer);
-size_t ingot_model_n_tensors(const ingot_model *m);
+// Borrowed until ingot_model_desc_free.
+const ingot_model_hparams *ingot_model_desc_hparams(const ingot_model_desc *m);
+const ingot_model_layer *ingot_model_desc_layer(const ingot_model_desc *m, uint32_t layer);
+size_t ingot_model_desc_n_tensors(const ingot_model_desc *m);
 // Tensors in output order: global DENSE first, then EXPERTS per layer.
-const ingot_model_tensor *ingot_model_tensor(const ingot_model *m, size_t i);
+const ingot_desc_tensor *ingot_model_desc_tensor(const ingot_model_desc *m, size_t i);
 // Index of the output tensor with this canonical name, or -1.
-int64_t ingot_model_find_tensor(const ingot_model *m, const char *name);
+int64_t ingot_model_desc_find_tensor(const ingot_model_desc *m, const char *name);
 // Source tensors that no output uses (unexpected extras, dropped tied
 // lm_head); checkpoint indices, borrowed.
-size_t ingot_model_n_extra(const ingot_model *m);
-size_t ingot_model_extra(const ingot_model *m, size_t i);
+size_t ingot_model_desc_n_extra(const ingot_model_desc *m);
+size_t ingot_model_desc_extra(const ingot_model_desc *m, size_t i);
 // The `hparams` and `layers` members of docs/MODEL.md as JSON text
 // ({"arch":…, "hparams":{…}, "layers":[…]}), NUL-terminated, borrowed.
-const char *ingot_model_json(const ingot_model *m);
+const char *ingot_model_desc_json(const ingot_model_desc *m);
 // Architectures accepted, comma separated ("llama, mistral, ...").
 const char *ingot_model_supported_archs(void);
 
