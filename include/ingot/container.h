@@ -2,8 +2,35 @@
 // offsets from any number of threads; atomic temp-file + fsync + rename) and
 // reader (mmap, O(log n) lookup by name, zero-copy tensor views, checksums).
 //
-// The byte-level specification is in docs/FORMAT.md and summarised at the
-// top of formats/container_read.c.
+// Byte-level layout (full specification: docs/FORMAT.md). All integers are
+// little-endian; offsets are absolute from the start of the file.
+//   1. Header, 128 bytes at offset 0:
+//        0 magic "\x89INGOT\r\n" (8)   8 u32 version   12 u32 header_size (128)
+//       16 u64 file_size   24 u64 head_size   32 u64 head_xxh3
+//       40 u64 region_off  48 u64 blob_off    56 u64 index_off   64 u64 sorted_off
+//       72 u64 strtab_off  80 u64 strtab_size 88 u64 meta_off    96 u64 meta_size
+//      104 u32 n_tensors  108 u32 n_regions  112 u32 n_blobs  116 u32 flags (0)
+//      120 u64 reserved (0)
+//   2. Region table: n_regions × 32 bytes {u32 kind, i32 layer, u32 first_tensor,
+//      u32 n_tensors, u64 off, u64 size}.
+//   3. Blob table: n_blobs × 32 bytes {u32 name_off, u32 name_len, u64 off,
+//      u64 size, u64 xxh3}.
+//   4. Tensor index, plan order: n_tensors × 80 bytes {u32 name_off, u32 name_len,
+//      u32 dtype, u32 n_dims, u32 region, u32 flags (0), u64 dims[4], u64 off,
+//      u64 size, u64 xxh3}.
+//   5. Sorted names: n_tensors × u32 tensor numbers in byte order of the names
+//      (binary search; strictly increasing, so names are unique).
+//   6. String table: names, each followed by one NUL.
+//   7. Metadata: JSON object text (meta_size bytes) and one NUL; ends at head_size.
+//      Tables 2–7 appear in this order, 8-byte aligned, without overlap.
+//      head_xxh3 = xxh3-64 of bytes [0, head_size) with bytes 32..39 read as 0.
+//   8. Blob data, each blob 64-byte aligned, before the first region.
+//   9. Regions (DENSE, per-layer EXPERTS, ENGRAM), each 4096-byte aligned; the
+//      tensors of region r are index entries [first_tensor, +n_tensors), each
+//      64-byte aligned, at increasing offsets; padding bytes are zero.
+//      file_size ends at the last byte of the last region.
+// A reader refuses a version above INGOT_CONTAINER_VERSION with
+// INGOT_E_UNSUPPORTED ("file format version N is newer than this reader (M)").
 //
 // Writer call sequence:
 //   1. ingot_writer_create(path, flags)   (path NULL: plan only, for --dry-run)
@@ -50,7 +77,7 @@ typedef enum ingot_region_kind {
 typedef struct ingot_tensor_info {
     const char *name;        // borrowed, valid until close/free
     ingot_dtype dtype;
-    uint32_t n_dims;         // 1..4
+    uint32_t n_dims;         // 0..4 (0: a scalar)
     uint64_t dims[INGOT_MAX_DIMS]; // outermost first; unused entries 0
     uint64_t off;            // absolute file offset, multiple of 64
     uint64_t size;           // bytes
@@ -97,6 +124,10 @@ ingot_status ingot_writer_write(ingot_writer *w, size_t index, uint64_t off, con
                                 ingot_err *err);
 // Compute checksums (on `pool`, may be NULL), write header, metadata, string
 // table, index and blobs, fsync, rename over the target, fsync the folder.
+// Every byte of every tensor must have been written (INGOT_E_STATE naming the
+// first incomplete tensor otherwise). On any failure the temporary file is
+// removed and nothing exists at the target.
+// @return INGOT_OK, INGOT_E_IO (ENOSPC, rename), INGOT_E_STATE, INGOT_E_ARG.
 ingot_status ingot_writer_finish(ingot_writer *w, ingot_pool *pool, ingot_err *err);
 // Frees the writer; removes the temporary file if finish did not succeed.
 void ingot_writer_free(ingot_writer *w);
