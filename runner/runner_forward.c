@@ -1,0 +1,328 @@
+// The forward pass: embeddings, then per layer [Engram] → attention (GQA or
+// MLA) → dense SwiGLU FFN or MoE, then the final norm and the output head.
+// Every buffer comes from the state's arena; nothing allocates here.
+//
+// Layer shapes (n tokens, E = n_embd):
+//   x [n, E] residual; xb = RMSNorm(x); x += Attention(xb); xb = RMSNorm(x);
+//   x += FFN(xb)   — the HF Llama / Qwen / Mixtral / DeepSeek decoder layer.
+#include <math.h>
+#include <string.h>
+
+#include "runner_internal.h"
+
+static void add_bias(float *y, const float *b, int n, int dim) {
+    if (!b) return;
+    for (int t = 0; t < n; t++)
+        for (int i = 0; i < dim; i++) y[(size_t)t * dim + i] += b[i];
+}
+
+static float silu(float x) { return x / (1.0f + expf(-x)); }
+
+static void swiglu(float *g, const float *u, size_t n) {
+    for (size_t i = 0; i < n; i++) g[i] = silu(g[i]) * u[i];
+}
+
+static float *worker_scratch(const ingot_state *s, int worker) {
+    return s->scratch + (size_t)worker * s->scratch_per_thread;
+}
+
+// First key a query at position p may see: sliding windows keep the last
+// `window` positions (HF: kv_idx > q_idx - window).
+static int first_key(int p, int window) { return window > 0 && p + 1 > window ? p + 1 - window : 0; }
+
+// ---- standard attention (GQA, optional q/k norm, biases) ---------------------------
+
+typedef struct attn_job {
+    const ingot_model *m;
+    ingot_state *s;
+    int layer, n, pos;
+} attn_job;
+
+static void attn_item(void *ctx, size_t i, int worker) {
+    const attn_job *j = ctx;
+    const ingot_model_config *c = &j->m->cfg;
+    ingot_state *s = j->s;
+    const int t = (int)(i / (size_t)c->n_head), h = (int)(i % (size_t)c->n_head);
+    const int hd = c->head_dim, kvh = h / (c->n_head / c->n_head_kv), p = j->pos + t;
+    const size_t layer_off = (size_t)j->layer * (size_t)s->n_ctx * (size_t)s->kv_row;
+    ingot_attend_head(s->q + ((size_t)t * c->n_head + h) * hd, s->kcache + layer_off + (size_t)kvh * hd,
+                      (size_t)s->kv_row, s->vcache + layer_off + (size_t)kvh * hd, (size_t)s->kv_row,
+                      first_key(p, j->m->layers[j->layer].sliding_window), p + 1, hd, hd, j->m->attn_scale,
+                      worker_scratch(s, worker), s->att_out + ((size_t)t * c->n_head + h) * hd);
+}
+
+static void qk_norm(const ingot_model *m, float *x, int n, int n_heads, const float *w) {
+    const int hd = m->cfg.head_dim, dim = n_heads * hd;
+    for (int t = 0; t < n; t++) {
+        float *row = x + (size_t)t * dim;
+        if (m->qk_norm_mode == 2) {
+            ingot_rmsnorm(row, row, w, dim, m->cfg.norm_eps);
+        } else {
+            for (int h = 0; h < n_heads; h++) ingot_rmsnorm(row + h * hd, row + h * hd, w, hd, m->cfg.norm_eps);
+        }
+    }
+}
+
+static void attention_gqa(const ingot_model *m, ingot_state *s, int l, int n, int pos) {
+    const ingot_model_config *c = &m->cfg;
+    const ingot_layer *L = &m->layers[l];
+    const int E = c->n_embd, hd = c->head_dim, qd = c->n_head * hd, kd = c->n_head_kv * hd;
+    ingot_matmul(s, &L->wq, s->xb, (size_t)E, n, s->q, (size_t)qd);
+    ingot_matmul(s, &L->wk, s->xb, (size_t)E, n, s->k, (size_t)kd);
+    ingot_matmul(s, &L->wv, s->xb, (size_t)E, n, s->v, (size_t)kd);
+    add_bias(s->q, L->bq, n, qd);
+    add_bias(s->k, L->bk, n, kd);
+    add_bias(s->v, L->bv, n, kd);
+    if (m->qk_norm_mode) {
+        qk_norm(m, s->q, n, c->n_head, L->q_norm);
+        qk_norm(m, s->k, n, c->n_head_kv, L->k_norm);
+    }
+    const size_t layer_off = (size_t)l * (size_t)s->n_ctx * (size_t)s->kv_row;
+    for (int t = 0; t < n; t++) {
+        const float *cs = s->rope_cs + (size_t)t * m->rope.dim;
+        for (int h = 0; h < c->n_head; h++) ingot_rope_apply(&m->rope, s->q + (size_t)t * qd + h * hd, cs);
+        for (int h = 0; h < c->n_head_kv; h++) ingot_rope_apply(&m->rope, s->k + (size_t)t * kd + h * hd, cs);
+        memcpy(s->kcache + layer_off + (size_t)(pos + t) * kd, s->k + (size_t)t * kd, (size_t)kd * sizeof(float));
+        memcpy(s->vcache + layer_off + (size_t)(pos + t) * kd, s->v + (size_t)t * kd, (size_t)kd * sizeof(float));
+    }
+    attn_job j = {m, s, l, n, pos};
+    ingot_pool_run(s->pool, (size_t)n * (size_t)c->n_head, attn_item, &j);
+    ingot_matmul(s, &L->wo, s->att_out, (size_t)qd, n, s->xb2, (size_t)E);
+    add_bias(s->xb2, L->bo, n, E);
+}
+
+// ---- MLA (DeepSeek-V2/V3) ------------------------------------------------------------
+// The cache holds, per position, the normalised latent c [kv_lora] and the
+// roped shared key k_pe [rope]. Naive: K_nope and V of every position are
+// decompressed with kv_b. Absorbed: q_nope is folded through kv_b's key rows
+// into latent space and the output through its value rows, so attention
+// runs on the latents directly (DeepSeek-V2 paper §2.1.2).
+
+static void mla_item_naive(void *ctx, size_t i, int worker) {
+    const attn_job *j = ctx;
+    const ingot_model_config *c = &j->m->cfg;
+    ingot_state *s = j->s;
+    const int t = (int)(i / (size_t)c->n_head), h = (int)(i % (size_t)c->n_head), p = j->pos + t;
+    const int nope = c->qk_nope_head_dim, rope = c->qk_rope_head_dim, vd = c->v_head_dim, kvl = c->kv_lora_rank;
+    const size_t kvw = (size_t)c->n_head * (size_t)(nope + vd);
+    const float *q = s->q + ((size_t)t * c->n_head + h) * (size_t)(nope + rope);
+    const float *cache = s->kcache + (size_t)j->layer * (size_t)s->n_ctx * (size_t)s->kv_row;
+    const float *kv = s->kv_full + (size_t)h * (size_t)(nope + vd);
+    float *sc = worker_scratch(s, worker), *out = s->att_out + ((size_t)t * c->n_head + h) * vd;
+    const int first = first_key(p, j->m->layers[j->layer].sliding_window), nk = p + 1 - first;
+    for (int k = 0; k < nk; k++) {
+        const int jj = first + k;
+        sc[k] = (ingot_dot_f32(q, kv + (size_t)jj * kvw, nope) +
+                 ingot_dot_f32(q + nope, cache + (size_t)jj * s->kv_row + kvl, rope)) * j->m->attn_scale;
+    }
+    ingot_softmax(sc, nk);
+    memset(out, 0, (size_t)vd * sizeof *out);
+    for (int k = 0; k < nk; k++) {
+        const float *v = kv + (size_t)(first + k) * kvw + nope;
+        for (int d = 0; d < vd; d++) out[d] += sc[k] * v[d];
+    }
+}
+
+static void mla_item_absorbed(void *ctx, size_t i, int worker) {
+    const attn_job *j = ctx;
+    const ingot_model_config *c = &j->m->cfg;
+    const ingot_layer *L = &j->m->layers[j->layer];
+    ingot_state *s = j->s;
+    const int t = (int)(i / (size_t)c->n_head), h = (int)(i % (size_t)c->n_head), p = j->pos + t;
+    const int nope = c->qk_nope_head_dim, rope = c->qk_rope_head_dim, vd = c->v_head_dim, kvl = c->kv_lora_rank;
+    const float *q = s->q + ((size_t)t * c->n_head + h) * (size_t)(nope + rope);
+    const float *cache = s->kcache + (size_t)j->layer * (size_t)s->n_ctx * (size_t)s->kv_row;
+    const int first = first_key(p, L->sliding_window), nk = p + 1 - first;
+    float *sc = worker_scratch(s, worker), *q_abs = sc + s->n_ctx, *row = q_abs + kvl, *o_lat = row + kvl;
+    float *out = s->att_out + ((size_t)t * c->n_head + h) * vd;
+    const int64_t r0 = (int64_t)h * (nope + vd);
+    memset(q_abs, 0, (size_t)kvl * sizeof *q_abs);
+    for (int d = 0; d < nope; d++) { // q_abs = W_UK[h]^T q_nope
+        ingot_mat_row_f32(&L->wkv_b, r0 + d, row);
+        for (int e = 0; e < kvl; e++) q_abs[e] += q[d] * row[e];
+    }
+    for (int k = 0; k < nk; k++) {
+        const float *cr = cache + (size_t)(first + k) * s->kv_row;
+        sc[k] = (ingot_dot_f32(q_abs, cr, kvl) + ingot_dot_f32(q + nope, cr + kvl, rope)) * j->m->attn_scale;
+    }
+    ingot_softmax(sc, nk);
+    memset(o_lat, 0, (size_t)kvl * sizeof *o_lat);
+    for (int k = 0; k < nk; k++) {
+        const float *cr = cache + (size_t)(first + k) * s->kv_row;
+        for (int e = 0; e < kvl; e++) o_lat[e] += sc[k] * cr[e];
+    }
+    for (int d = 0; d < vd; d++) { // out = W_UV[h] o_lat
+        ingot_mat_row_f32(&L->wkv_b, r0 + nope + d, row);
+        out[d] = ingot_dot_f32(row, o_lat, kvl);
+    }
+}
+
+static void attention_mla(const ingot_model *m, ingot_state *s, int l, int n, int pos) {
+    const ingot_model_config *c = &m->cfg;
+    const ingot_layer *L = &m->layers[l];
+    const int E = c->n_embd, nope = c->qk_nope_head_dim, rope = c->qk_rope_head_dim, kvl = c->kv_lora_rank;
+    const int qd = c->n_head * (nope + rope), vd = c->n_head * c->v_head_dim;
+    if (c->q_lora_rank > 0) {
+        const int r = c->q_lora_rank;
+        ingot_matmul(s, &L->wq_a, s->xb, (size_t)E, n, s->k, (size_t)r);
+        for (int t = 0; t < n; t++) ingot_rmsnorm(s->k + (size_t)t * r, s->k + (size_t)t * r, L->q_a_norm, r, c->norm_eps);
+        ingot_matmul(s, &L->wq_b, s->k, (size_t)r, n, s->q, (size_t)qd);
+    } else {
+        ingot_matmul(s, &L->wq_b, s->xb, (size_t)E, n, s->q, (size_t)qd);
+    }
+    ingot_matmul(s, &L->wkv_a, s->xb, (size_t)E, n, s->k, (size_t)(kvl + rope));
+    float *cache = s->kcache + (size_t)l * (size_t)s->n_ctx * (size_t)s->kv_row;
+    for (int t = 0; t < n; t++) {
+        const float *cs = s->rope_cs + (size_t)t * m->rope.dim;
+        float *dst = cache + (size_t)(pos + t) * s->kv_row;
+        ingot_rmsnorm(dst, s->k + (size_t)t * (kvl + rope), L->kv_a_norm, kvl, c->norm_eps);
+        memcpy(dst + kvl, s->k + (size_t)t * (kvl + rope) + kvl, (size_t)rope * sizeof(float));
+        ingot_rope_apply(&m->rope, dst + kvl, cs);
+        for (int h = 0; h < c->n_head; h++) ingot_rope_apply(&m->rope, s->q + (size_t)t * qd + h * (nope + rope) + nope, cs);
+    }
+    const bool absorbed = s->mla_mode == INGOT_MLA_ABSORBED || (s->mla_mode == INGOT_MLA_AUTO && n == 1);
+    attn_job j = {m, s, l, n, pos};
+    if (!absorbed) {
+        const int kvw = c->n_head * (nope + c->v_head_dim);
+        ingot_matmul(s, &L->wkv_b, cache, (size_t)s->kv_row, pos + n, s->kv_full, (size_t)kvw);
+    }
+    ingot_pool_run(s->pool, (size_t)n * (size_t)c->n_head, absorbed ? mla_item_absorbed : mla_item_naive, &j);
+    ingot_matmul(s, &L->wo, s->att_out, (size_t)vd, n, s->xb2, (size_t)E);
+}
+
+// ---- feed-forward -------------------------------------------------------------------
+
+// y[n, E] = down(silu(gate x) * up x), intermediate width f.
+static void ffn_swiglu(ingot_state *s, const ingot_mat *gate, const ingot_mat *up, const ingot_mat *down,
+                       const float *x, int n, float *y) {
+    const int E = s->m->cfg.n_embd, f = (int)gate->rows;
+    ingot_matmul(s, gate, x, (size_t)E, n, s->hb, (size_t)f);
+    ingot_matmul(s, up, x, (size_t)E, n, s->hb2, (size_t)f);
+    swiglu(s->hb, s->hb2, (size_t)n * (size_t)f);
+    ingot_matmul(s, down, s->hb, (size_t)f, n, y, (size_t)E);
+}
+
+static void moe_route_all(const ingot_model *m, ingot_state *s, int l, int n) {
+    const ingot_model_config *c = &m->cfg;
+    const ingot_layer *L = &m->layers[l];
+    const int ne = c->n_expert, k = c->n_expert_used;
+    const ingot_route_params rp = {.n_expert = ne, .k = k, .sigmoid = c->moe_sigmoid, .norm = c->norm_topk_prob,
+                                   .scale = c->routed_scaling_factor, .n_group = c->n_group,
+                                   .topk_group = c->topk_group, .group_mode = m->topk_group_mode,
+                                   .bias = L->exp_probs_b};
+    ingot_matmul(s, &L->gate_inp, s->xb, (size_t)c->n_embd, n, s->router, (size_t)ne);
+    for (int t = 0; t < n; t++)
+        ingot_moe_route(&rp, s->router + (size_t)t * ne, s->sel + (size_t)t * k, s->selw + (size_t)t * k,
+                        worker_scratch(s, 0));
+    if (s->cap_experts)
+        memcpy(s->cap_experts + (size_t)l * n * k, s->sel, (size_t)n * k * sizeof(int32_t));
+    if (s->cap_weights) memcpy(s->cap_weights + (size_t)l * n * k, s->selw, (size_t)n * k * sizeof(float));
+    // Counting sort of (token, weight) pairs by expert.
+    memset(s->exp_count, 0, (size_t)(ne + 1) * sizeof(int32_t));
+    for (int i = 0; i < n * k; i++) s->exp_count[s->sel[i] + 1]++;
+    for (int e = 0; e < ne; e++) s->exp_count[e + 1] += s->exp_count[e];
+    for (int i = 0; i < n * k; i++) {
+        const int e = s->sel[i], at = s->exp_count[e]++;
+        s->exp_tok[at] = i / k;
+        s->exp_w[at] = s->selw[i];
+    }
+    for (int e = ne; e > 0; e--) s->exp_count[e] = s->exp_count[e - 1];
+    s->exp_count[0] = 0;
+}
+
+static void moe(const ingot_model *m, ingot_state *s, int l, int n) {
+    const ingot_model_config *c = &m->cfg;
+    const ingot_layer *L = &m->layers[l];
+    const size_t E = (size_t)c->n_embd;
+    moe_route_all(m, s, l, n);
+    memset(s->xb2, 0, (size_t)n * E * sizeof(float));
+    for (int e = 0; e < c->n_expert; e++) { // only the selected experts run
+        const int a = s->exp_count[e], cnt = s->exp_count[e + 1] - a;
+        if (cnt == 0) continue;
+        for (int i = 0; i < cnt; i++) memcpy(s->xe + i * E, s->xb + (size_t)s->exp_tok[a + i] * E, E * sizeof(float));
+        ffn_swiglu(s, &L->exp.gate[e], &L->exp.up[e], &L->exp.down[e], s->xe, cnt, s->ye);
+        for (int i = 0; i < cnt; i++) {
+            float *dst = s->xb2 + (size_t)s->exp_tok[a + i] * E;
+            const float w = s->exp_w[a + i], *src = s->ye + i * E;
+            for (size_t d = 0; d < E; d++) dst[d] += w * src[d];
+        }
+    }
+    if (!L->shexp_up.data) return;
+    ffn_swiglu(s, &L->shexp_gate, &L->shexp_up, &L->shexp_down, s->xb, n, s->ye);
+    float *gate = s->router; // reused: routing is done
+    if (L->gate_inp_shexp.data) ingot_matmul(s, &L->gate_inp_shexp, s->xb, E, n, gate, 1);
+    for (int t = 0; t < n; t++) {
+        const float g = L->gate_inp_shexp.data ? 1.0f / (1.0f + expf(-gate[t])) : 1.0f;
+        for (size_t d = 0; d < E; d++) s->xb2[t * E + d] += g * s->ye[t * E + d];
+    }
+}
+
+// ---- the whole model --------------------------------------------------------------------
+
+static void norm_rows(float *out, const float *x, const float *w, int n, int dim, float eps) {
+    for (int t = 0; t < n; t++) ingot_rmsnorm(out + (size_t)t * dim, x + (size_t)t * dim, w, dim, eps);
+}
+
+static void capture_hidden(ingot_state *s, int slot, const float *src, int n) {
+    if (!s->cap_hidden) return;
+    const size_t sz = (size_t)n * (size_t)s->m->cfg.n_embd;
+    memcpy(s->cap_hidden + (size_t)slot * sz, src, sz * sizeof(float));
+}
+
+static ingot_status layer_forward(const ingot_model *m, ingot_state *s, int l, const int32_t *tokens, int n, int pos,
+                                  ingot_err *err) {
+    const ingot_model_config *c = &m->cfg;
+    const ingot_layer *L = &m->layers[l];
+    const size_t nE = (size_t)n * (size_t)c->n_embd;
+    if (L->has_engram) { // Engram: h = h + Engram(h, token ids), before attention
+        INGOT_FAIL_IF(!m->engram_forward, err, INGOT_E_UNSUPPORTED, "layer %d: Engram is not supported by this build",
+                      l);
+        INGOT_FORWARD_IF_ERROR(m->engram_forward(m, s, l, s->x, tokens, n, pos, err));
+    }
+    norm_rows(s->xb, s->x, L->attn_norm, n, c->n_embd, c->norm_eps);
+    if (c->is_mla) attention_mla(m, s, l, n, pos);
+    else attention_gqa(m, s, l, n, pos);
+    for (size_t i = 0; i < nE; i++) s->x[i] += s->xb2[i];
+    norm_rows(s->xb, s->x, L->ffn_norm, n, c->n_embd, c->norm_eps);
+    if (L->is_moe) {
+        moe(m, s, l, n);
+    } else {
+        ffn_swiglu(s, &L->ffn_gate, &L->ffn_up, &L->ffn_down, s->xb, n, s->xb2);
+        if (s->cap_experts)
+            for (size_t i = 0; i < (size_t)n * (size_t)c->n_expert_used; i++)
+                s->cap_experts[(size_t)l * n * c->n_expert_used + i] = -1;
+    }
+    for (size_t i = 0; i < nE; i++) s->x[i] += s->xb2[i];
+    if (l + 1 < c->n_layer) capture_hidden(s, l + 1, s->x, n);
+    return INGOT_OK;
+}
+
+ingot_status ingot_model_forward(const ingot_model *m, ingot_state *s, const int32_t *tokens, int n, int pos,
+                                 unsigned flags, ingot_err *err) {
+    INGOT_FAIL_IF(!m || !s || s->m != m || !tokens, err, INGOT_E_ARG, "forward: bad arguments");
+    const ingot_model_config *c = &m->cfg;
+    INGOT_FAIL_IF(n < 1 || n > s->n_batch, err, INGOT_E_ARG, "forward: %d tokens, batch holds 1..%d", n, s->n_batch);
+    INGOT_FAIL_IF(pos < 0 || pos > s->n_past || pos + n > s->n_ctx, err, INGOT_E_ARG,
+                  "forward: positions %d..%d, cache holds %d of %d", pos, pos + n - 1, s->n_past, s->n_ctx);
+    for (int t = 0; t < n; t++)
+        INGOT_FAIL_IF(tokens[t] < 0 || tokens[t] >= c->n_vocab, err, INGOT_E_ARG,
+                      "forward: token %d at index %d is outside the vocabulary of %d", tokens[t], t, c->n_vocab);
+    const size_t E = (size_t)c->n_embd;
+    for (int t = 0; t < n; t++) {
+        ingot_mat_row_f32(&m->tok_embd, tokens[t], s->x + (size_t)t * E);
+        ingot_rope_cos_sin(&m->rope, pos + t, s->rope_cs + (size_t)t * m->rope.dim);
+    }
+    capture_hidden(s, 0, s->x, n);
+    for (int l = 0; l < c->n_layer; l++) {
+        const ingot_status st = layer_forward(m, s, l, tokens, n, pos, err);
+        if (st) return st;
+    }
+    s->n_past = pos + n;
+    norm_rows(s->xb, s->x, m->output_norm, n, c->n_embd, c->norm_eps);
+    capture_hidden(s, c->n_layer, s->xb, n);
+    const bool all = flags & INGOT_FORWARD_ALL_LOGITS;
+    s->n_logits = all ? n : 1;
+    ingot_matmul(s, &m->output, all ? s->xb : s->xb + (size_t)(n - 1) * E, E, s->n_logits, s->logits,
+                 (size_t)c->n_vocab);
+    return INGOT_OK;
+}
