@@ -71,6 +71,10 @@ ingot_status ingot_quantize_rows(ingot_dtype dtype, const float *src, int64_t n_
 // [ceil(rows/128), ceil(cols/128)] (DeepSeek weight_scale_inv: value = e4m3 *
 // scale). Decode row r of such a tensor.
 void ingot_b128_dequantize_row(const void *tensor, int64_t n_rows, int64_t n_cols, int64_t r, float *y);
+// Encode a [n_rows, n_cols] f32 matrix as f8_e4m3_b128 into `tensor`
+// (ingot_dtype_tensor_bytes bytes): per 128×128 tile scale = max|x| / 448
+// (1 for an all-zero tile), value = e4m3(x / scale), round to nearest even.
+void ingot_b128_quantize(const float *x, int64_t n_rows, int64_t n_cols, void *tensor);
 
 #ifdef __cplusplus
 }

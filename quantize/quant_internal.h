@@ -1,0 +1,185 @@
+// Block structs (GGML byte layouts, see docs/TYPES.md) and the kernel
+// declarations shared by quantize/'s files. Private to the quantize target
+// (tests include it to reach the round-to-nearest baselines).
+#ifndef INGOT_QUANT_INTERNAL_H
+#define INGOT_QUANT_INTERNAL_H
+
+#include <assert.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ingot/quantize.h"
+
+#define INGOT_QK 32
+#define INGOT_QK_K 256
+
+// ---- block layouts ----------------------------------------------------------
+// f16 fields are IEEE half bit patterns, little endian (the host order on
+// every target ingot builds for).
+typedef struct ingot_block_q8_0 {
+    uint16_t d;       // scale: x = d * qs[i]
+    int8_t qs[32];
+} ingot_block_q8_0;
+
+typedef struct ingot_block_q4_0 {
+    uint16_t d;       // x = d * (q - 8)
+    uint8_t qs[16];   // low nibble: element i, high nibble: element i + 16
+} ingot_block_q4_0;
+
+typedef struct ingot_block_q4_1 {
+    uint16_t d, m;    // x = d * q + m
+    uint8_t qs[16];
+} ingot_block_q4_1;
+
+typedef struct ingot_block_q5_0 {
+    uint16_t d;       // x = d * (q - 16)
+    uint8_t qh[4];    // bit i: 5th bit of element i (i in 0..31)
+    uint8_t qs[16];   // low 4 bits, nibble order as q4_0
+} ingot_block_q5_0;
+
+typedef struct ingot_block_q5_1 {
+    uint16_t d, m;    // x = d * q + m
+    uint8_t qh[4];
+    uint8_t qs[16];
+} ingot_block_q5_1;
+
+typedef struct ingot_block_iq4_nl {
+    uint16_t d;       // x = d * ingot_iq4nl_values[q]
+    uint8_t qs[16];   // nibble order as q4_0
+} ingot_block_iq4_nl;
+
+typedef struct ingot_block_q2_k {
+    uint8_t scales[16]; // sub-block j (16 values): low nibble scale, high nibble min
+    uint8_t qs[64];     // 2-bit q; element 128n + 32k + l at qs[32n + l] bits 2k
+    uint16_t d, dmin;   // x = d * sc * q - dmin * m
+} ingot_block_q2_k;
+
+typedef struct ingot_block_q3_k {
+    uint8_t hmask[32];  // element e: bit e / 32 of hmask[e % 32] set means q += 4
+    uint8_t qs[64];     // low 2 bits, packed as q2_k
+    uint8_t scales[12]; // 16 × 6-bit scales, stored + 32
+    uint16_t d;         // x = d * (sc - 32) * (q - 4)
+} ingot_block_q3_k;
+
+typedef struct ingot_block_q4_k {
+    uint16_t d, dmin;   // x = d * sc * q - dmin * m
+    uint8_t scales[12]; // 8 × (6-bit scale, 6-bit min), packed (see get_scale_min)
+    uint8_t qs[128];    // sub-blocks 2k, 2k+1: low/high nibbles of qs[32k .. 32k+31]
+} ingot_block_q4_k;
+
+typedef struct ingot_block_q5_k {
+    uint16_t d, dmin;
+    uint8_t scales[12];
+    uint8_t qh[32];     // element e: 5th bit is bit e / 32 of qh[e % 32]
+    uint8_t qs[128];
+} ingot_block_q5_k;
+
+typedef struct ingot_block_q6_k {
+    uint8_t ql[128];    // low 4 bits
+    uint8_t qh[64];     // high 2 bits
+    int8_t scales[16];  // per 16 values
+    uint16_t d;         // x = d * sc * (q - 32)
+} ingot_block_q6_k;
+
+typedef struct ingot_block_q8_k {
+    float d;            // x = d * qs[i]
+    int8_t qs[256];
+    int16_t bsums[16];  // sum of qs over each 16 values
+} ingot_block_q8_k;
+
+typedef struct ingot_block_f8_r32 {
+    uint8_t e;          // E8M0 scale 2^(e - 127)
+    uint8_t qs[32];     // E4M3 values
+} ingot_block_f8_r32;
+
+_Static_assert(sizeof(ingot_block_q8_0) == 34, "q8_0 block");
+_Static_assert(sizeof(ingot_block_q4_0) == 18, "q4_0 block");
+_Static_assert(sizeof(ingot_block_q4_1) == 20, "q4_1 block");
+_Static_assert(sizeof(ingot_block_q5_0) == 22, "q5_0 block");
+_Static_assert(sizeof(ingot_block_q5_1) == 24, "q5_1 block");
+_Static_assert(sizeof(ingot_block_iq4_nl) == 18, "iq4_nl block");
+_Static_assert(sizeof(ingot_block_q2_k) == 84, "q2_k block");
+_Static_assert(sizeof(ingot_block_q3_k) == 110, "q3_k block");
+_Static_assert(sizeof(ingot_block_q4_k) == 144, "q4_k block");
+_Static_assert(sizeof(ingot_block_q5_k) == 176, "q5_k block");
+_Static_assert(sizeof(ingot_block_q6_k) == 210, "q6_k block");
+_Static_assert(sizeof(ingot_block_q8_k) == 292, "q8_k block");
+_Static_assert(sizeof(ingot_block_f8_r32) == 33, "f8_e4m3_r32 block");
+_Static_assert(offsetof(ingot_block_q2_k, d) == 80, "q2_k d offset");
+_Static_assert(offsetof(ingot_block_q3_k, d) == 108, "q3_k d offset");
+_Static_assert(offsetof(ingot_block_q5_k, qs) == 48, "q5_k qs offset");
+_Static_assert(offsetof(ingot_block_q6_k, d) == 208, "q6_k d offset");
+_Static_assert(offsetof(ingot_block_q8_k, bsums) == 260, "q8_k bsums offset");
+
+// IQ4_NL grid (GGML kvalues_iq4nl).
+extern const int8_t ingot_iq4nl_values[16];
+
+// ---- helpers ----------------------------------------------------------------
+static inline float ingot_h2f(uint16_t h) { return ingot_f16_to_f32(h); }
+static inline uint16_t ingot_f2h(float f) { return ingot_f32_to_f16(f); }
+// Round half to even (the rounding every SIMD path uses).
+static inline int ingot_nearest_int(float f) { return (int)nearbyintf(f); }
+
+// Q4_K / Q5_K 6-bit scale and min of sub-block j (0..7).
+static inline void ingot_k4_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {
+    if (j < 4) {
+        *sc = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *sc = (uint8_t)((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+        *m = (uint8_t)((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+// Sum of 32 floats in the fixed order every SIMD path reproduces: lanes
+// l and l + 16 first, then halving (16 → 8 → 4 → 2 → 1).
+static inline float ingot_sum32(const float *p) {
+    float a[16];
+    for (int l = 0; l < 16; l++) a[l] = p[l] + p[l + 16];
+    for (int w = 8; w >= 1; w >>= 1)
+        for (int l = 0; l < w; l++) a[l] = a[l] + a[l + w];
+    return a[0];
+}
+
+// ---- kernels ----------------------------------------------------------------
+#define INGOT_QUANT_DECLARE(t, sfx)                                                        \
+    void ingot_##t##_quantize_row_##sfx(const float *x, void *y, int64_t n, const float *imatrix); \
+    void ingot_##t##_dequantize_row_##sfx(const void *x, float *y, int64_t n);              \
+    void ingot_##t##_vec_dot_##sfx(int64_t n, float *s, const void *x, const void *y);
+
+INGOT_QUANT_DECLARE(f32, ref)
+INGOT_QUANT_DECLARE(f16, ref)
+INGOT_QUANT_DECLARE(bf16, ref)
+INGOT_QUANT_DECLARE(q8_0, ref)
+INGOT_QUANT_DECLARE(q4_0, ref)
+INGOT_QUANT_DECLARE(q4_1, ref)
+INGOT_QUANT_DECLARE(q5_0, ref)
+INGOT_QUANT_DECLARE(q5_1, ref)
+INGOT_QUANT_DECLARE(iq4_nl, ref)
+INGOT_QUANT_DECLARE(q2_k, ref)
+INGOT_QUANT_DECLARE(q3_k, ref)
+INGOT_QUANT_DECLARE(q4_k, ref)
+INGOT_QUANT_DECLARE(q5_k, ref)
+INGOT_QUANT_DECLARE(q6_k, ref)
+INGOT_QUANT_DECLARE(q8_k, ref)
+INGOT_QUANT_DECLARE(f8_r32, ref)
+
+// Plain round-to-nearest quantizers of the searched layouts (min/max
+// scales, no search, no weighting): the baseline the searched quantizers
+// must beat. Same output layout as the type's quantize_row.
+void ingot_q2_k_quantize_row_rtn(const float *x, void *y, int64_t n, const float *imatrix);
+void ingot_q3_k_quantize_row_rtn(const float *x, void *y, int64_t n, const float *imatrix);
+void ingot_q4_k_quantize_row_rtn(const float *x, void *y, int64_t n, const float *imatrix);
+void ingot_q5_k_quantize_row_rtn(const float *x, void *y, int64_t n, const float *imatrix);
+void ingot_q6_k_quantize_row_rtn(const float *x, void *y, int64_t n, const float *imatrix);
+void ingot_iq4_nl_quantize_row_rtn(const float *x, void *y, int64_t n, const float *imatrix);
+
+// f8_e4m3_b128: encode the 128-row band `band` (rows and its scale row).
+void ingot_b128_quantize_band(const float *x, int64_t n_rows, int64_t n_cols, int64_t band, void *tensor);
+
+// SIMD twins: installed into the dispatch tables by quant_traits.c.
+void ingot_quant_install_avx2(ingot_quant_traits *tab);
+void ingot_quant_install_avx512(ingot_quant_traits *tab);
+
+#endif

@@ -1,0 +1,632 @@
+// Scalar reference kernels of the 256-value super-block types Q2_K … Q6_K
+// and the Q8_K activation type (GGML byte layouts, see docs/TYPES.md).
+//
+// Quantizers search their sub-block scales (and mins) to minimise a
+// weighted squared error, the method llama.cpp uses (make_qkx2_quants /
+// make_qx_quants), written here from its description:
+//   affine types (Q2_K, Q4_K, Q5_K): x ≈ s·L − m with L in [0, nmax], m ≥ 0.
+//     For candidate inverse scales around nmax / (max − min), levels L are
+//     rounded, then (s, m) are refit by weighted least squares and the
+//     candidate with the least weighted error wins.
+//   symmetric types (Q3_K, Q6_K): x ≈ s·L with L in [−nmax, nmax − 1]; for
+//     candidate inverse scales around −nmax / max (signed max), levels are
+//     rounded and s refit; the largest (Σ w L x)² / Σ w L² wins.
+// Then the sub-block scales are themselves quantized (6 or 4 bits, or int8)
+// against one f16 super-scale, and every value is re-rounded with the scale
+// it will be decoded with.
+//
+// Error weights: with an importance vector (imatrix) w = im · sqrt(s2 + x²),
+// without one w = sqrt(s2) + |x|, where s2 is the mean x² of the super-block.
+// Large weights then count more than plain MSE would give them, as they
+// dominate a layer's output error; the same choice llama.cpp makes for Q4_K.
+//
+// Sums over a 32-value sub-block go through ingot_sum32 so the SIMD
+// quantizers reproduce these bytes exactly.
+#include <string.h>
+
+#include "quant_internal.h"
+
+static float sum_n(const float *p, int n) {
+    if (n == 32) return ingot_sum32(p);
+    float s = 0.0f;
+    for (int j = 0; j < n; j++) s += p[j];
+    return s;
+}
+
+static void kquant_weights(const float *x, const float *im, float *w) {
+    float s2 = 0.0f;
+    for (int j = 0; j < INGOT_QK_K; j++) s2 += x[j] * x[j];
+    s2 /= INGOT_QK_K;
+    const float s = sqrtf(s2);
+    for (int j = 0; j < INGOT_QK_K; j++) w[j] = im ? im[j] * sqrtf(s2 + x[j] * x[j]) : s + fabsf(x[j]);
+}
+
+// ---- affine sub-block fit ----------------------------------------------------
+// Returns the scale s; *m_out = m ≥ 0 so that x ≈ s·L − m. n ≤ 32.
+static float affine_search(int n, int nmax, const float *x, const float *w, uint8_t *L, float *m_out, int nstep,
+                           float rmin, float rdelta) {
+    float lo = x[0], hi = x[0];
+    for (int j = 1; j < n; j++) {
+        lo = fminf(lo, x[j]);
+        hi = fmaxf(hi, x[j]);
+    }
+    if (lo > 0.0f) lo = 0.0f;
+    if (!(hi > lo)) {
+        memset(L, 0, (size_t)n);
+        *m_out = -lo;
+        return 0.0f;
+    }
+    float pwx[32], pwx2[32];
+    for (int j = 0; j < n; j++) {
+        pwx[j] = w[j] * x[j];
+        pwx2[j] = pwx[j] * x[j];
+    }
+    const double sw = sum_n(w, n), swx = sum_n(pwx, n), swx2 = sum_n(pwx2, n);
+    double best_err = INFINITY;
+    float best_s = 0.0f, best_m = lo;
+    for (int is = -1; is <= nstep; is++) {
+        const float iscale = (is < 0 ? (float)nmax : rmin + rdelta * (float)is + (float)nmax) / (hi - lo);
+        uint8_t lt[32];
+        float a[32], b[32], c[32];
+        for (int j = 0; j < n; j++) {
+            int l = ingot_nearest_int(iscale * (x[j] - lo));
+            l = l < 0 ? 0 : l > nmax ? nmax : l;
+            lt[j] = (uint8_t)l;
+            a[j] = w[j] * (float)l;
+            b[j] = a[j] * (float)l;
+            c[j] = a[j] * x[j];
+        }
+        const double sl = sum_n(a, n), sl2 = sum_n(b, n), slx = sum_n(c, n);
+        const double det = sw * sl2 - sl * sl;
+        double s, m;
+        if (det > 0) {
+            s = (sw * slx - swx * sl) / det;
+            m = (sl2 * swx - sl * slx) / det;
+            if (m > 0) {
+                m = 0;
+                s = slx / sl2;
+            }
+        } else if (sl2 > 0) {
+            m = 0;
+            s = slx / sl2;
+        } else {
+            continue;
+        }
+        const double err = swx2 + s * s * sl2 + m * m * sw + 2 * s * m * sl - 2 * s * slx - 2 * m * swx;
+        if (err < best_err) {
+            best_err = err;
+            best_s = (float)s;
+            best_m = (float)m;
+            memcpy(L, lt, (size_t)n);
+        }
+    }
+    *m_out = -best_m;
+    return best_s;
+}
+
+// Round-to-nearest baseline: s = (max − min) / nmax, m = −min.
+static float affine_rtn(int n, int nmax, const float *x, uint8_t *L, float *m_out) {
+    float lo = x[0], hi = x[0];
+    for (int j = 1; j < n; j++) {
+        lo = fminf(lo, x[j]);
+        hi = fmaxf(hi, x[j]);
+    }
+    if (lo > 0.0f) lo = 0.0f;
+    *m_out = -lo;
+    const float s = (hi - lo) / (float)nmax;
+    for (int j = 0; j < n; j++) {
+        int l = s > 0.0f ? ingot_nearest_int((x[j] - lo) / s) : 0;
+        L[j] = (uint8_t)(l < 0 ? 0 : l > nmax ? nmax : l);
+    }
+    return s;
+}
+
+// ---- symmetric sub-block fit -------------------------------------------------
+static float signed_max(const float *x, int n) {
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < n; j++)
+        if (fabsf(x[j]) > amax) {
+            amax = fabsf(x[j]);
+            max = x[j];
+        }
+    return max;
+}
+
+// Returns s with x ≈ s·L, L in [−nmax, nmax − 1]. `search` = 0: plain
+// s = max / −nmax.
+static float symmetric_fit(int n, int nmax, const float *x, const float *w, int search) {
+    const float max = signed_max(x, n);
+    if (fabsf(max) < 1e-30f) return 0.0f;
+    if (!search) return max / -(float)nmax;
+    double best = -1.0;
+    float best_s = max / -(float)nmax;
+    for (int is = -9; is <= 9; is++) {
+        const float iscale = -((float)nmax + 0.1f * (float)is) / max;
+        double slx = 0, sl2 = 0;
+        for (int j = 0; j < n; j++) {
+            int l = ingot_nearest_int(iscale * x[j]);
+            l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
+            slx += (double)w[j] * l * x[j];
+            sl2 += (double)w[j] * l * l;
+        }
+        if (sl2 > 0 && slx * slx > best * sl2) {
+            best = slx * slx / sl2;
+            best_s = (float)(slx / sl2);
+        }
+    }
+    return best_s;
+}
+
+// ---- Q4_K / Q5_K -----------------------------------------------------------------
+static void k4_set_scale_min(uint8_t *q, int j, int ls, int lm) {
+    if (j < 4) {
+        q[j] = (uint8_t)ls;
+        q[j + 4] = (uint8_t)lm;
+    } else {
+        q[j + 4] = (uint8_t)((ls & 0xF) | ((lm & 0xF) << 4));
+        q[j - 4] |= (uint8_t)((ls >> 4) << 6);
+        q[j] |= (uint8_t)((lm >> 4) << 6);
+    }
+}
+
+// Shared by Q4_K (nmax 15) and Q5_K (nmax 31): fills d, dmin, scales and
+// the final levels L[256].
+static void k45_block(const float *x, const float *im, int nmax, int search, uint16_t *d_out, uint16_t *dmin_out,
+                      uint8_t *scales, uint8_t *L) {
+    float w[INGOT_QK_K], sc[8], mn[8];
+    kquant_weights(x, im, w);
+    float max_sc = 0.0f, max_mn = 0.0f;
+    for (int j = 0; j < 8; j++) {
+        sc[j] = search ? affine_search(32, nmax, x + 32 * j, w + 32 * j, L + 32 * j, &mn[j], nmax == 15 ? 20 : 15,
+                                       nmax == 15 ? -1.0f : -0.5f, 0.1f)
+                       : affine_rtn(32, nmax, x + 32 * j, L + 32 * j, &mn[j]);
+        max_sc = fmaxf(max_sc, sc[j]);
+        max_mn = fmaxf(max_mn, mn[j]);
+    }
+    const float inv_sc = max_sc > 0.0f ? 63.0f / max_sc : 0.0f;
+    const float inv_mn = max_mn > 0.0f ? 63.0f / max_mn : 0.0f;
+    memset(scales, 0, 12);
+    for (int j = 0; j < 8; j++) {
+        int ls = ingot_nearest_int(inv_sc * sc[j]), lm = ingot_nearest_int(inv_mn * mn[j]);
+        ls = ls < 0 ? 0 : ls > 63 ? 63 : ls;
+        lm = lm < 0 ? 0 : lm > 63 ? 63 : lm;
+        k4_set_scale_min(scales, j, ls, lm);
+    }
+    *d_out = ingot_f2h(max_sc / 63.0f);
+    *dmin_out = ingot_f2h(max_mn / 63.0f);
+    const float d = ingot_h2f(*d_out), dmin = ingot_h2f(*dmin_out);
+    for (int j = 0; j < 8; j++) {
+        uint8_t s6, m6;
+        ingot_k4_scale_min(j, scales, &s6, &m6);
+        const float dl = d * (float)s6, dm = dmin * (float)m6;
+        for (int l = 0; l < 32; l++) {
+            int q = dl != 0.0f ? ingot_nearest_int((x[32 * j + l] + dm) / dl) : 0;
+            L[32 * j + l] = (uint8_t)(q < 0 ? 0 : q > nmax ? nmax : q);
+        }
+    }
+}
+
+static void q4_k_quantize(const float *x, void *vy, int64_t n, const float *imatrix, int search) {
+    assert(n % INGOT_QK_K == 0);
+    ingot_block_q4_k *y = vy;
+    uint8_t L[INGOT_QK_K];
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        const float *xb = x + i * INGOT_QK_K;
+        k45_block(xb, imatrix ? imatrix + i * INGOT_QK_K : NULL, 15, search, &y[i].d, &y[i].dmin, y[i].scales, L);
+        for (int j = 0; j < INGOT_QK_K; j += 64)
+            for (int l = 0; l < 32; l++) y[i].qs[j / 2 + l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 4));
+    }
+}
+
+void ingot_q4_k_quantize_row_ref(const float *x, void *y, int64_t n, const float *imatrix) {
+    q4_k_quantize(x, y, n, imatrix, 1);
+}
+void ingot_q4_k_quantize_row_rtn(const float *x, void *y, int64_t n, const float *imatrix) {
+    (void)imatrix;
+    q4_k_quantize(x, y, n, NULL, 0);
+}
+
+void ingot_q4_k_dequantize_row_ref(const void *vx, float *y, int64_t n) {
+    assert(n % INGOT_QK_K == 0);
+    const ingot_block_q4_k *x = vx;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        const float d = ingot_h2f(x[i].d), dmin = ingot_h2f(x[i].dmin);
+        for (int j = 0; j < 8; j++) {
+            uint8_t sc, m;
+            ingot_k4_scale_min(j, x[i].scales, &sc, &m);
+            const float dl = d * (float)sc, ml = dmin * (float)m;
+            const uint8_t *q = x[i].qs + 32 * (j / 2);
+            const int shift = 4 * (j & 1);
+            for (int l = 0; l < 32; l++) *y++ = dl * (float)((q[l] >> shift) & 0xF) - ml;
+        }
+    }
+}
+
+void ingot_q4_k_vec_dot_ref(int64_t n, float *s, const void *vx, const void *vy) {
+    assert(n % INGOT_QK_K == 0);
+    const ingot_block_q4_k *x = vx;
+    const ingot_block_q8_k *y = vy;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        int32_t sumi = 0, summ = 0;
+        for (int j = 0; j < 8; j++) {
+            uint8_t sc, m;
+            ingot_k4_scale_min(j, x[i].scales, &sc, &m);
+            const uint8_t *q = x[i].qs + 32 * (j / 2);
+            const int shift = 4 * (j & 1);
+            int32_t acc = 0;
+            for (int l = 0; l < 32; l++) acc += ((q[l] >> shift) & 0xF) * y[i].qs[32 * j + l];
+            sumi += sc * acc;
+            summ += m * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+        }
+        sum += y[i].d * (ingot_h2f(x[i].d) * (float)sumi - ingot_h2f(x[i].dmin) * (float)summ);
+    }
+    *s = sum;
+}
+
+static void q5_k_quantize(const float *x, void *vy, int64_t n, const float *imatrix, int search) {
+    assert(n % INGOT_QK_K == 0);
+    ingot_block_q5_k *y = vy;
+    uint8_t L[INGOT_QK_K];
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        const float *xb = x + i * INGOT_QK_K;
+        k45_block(xb, imatrix ? imatrix + i * INGOT_QK_K : NULL, 31, search, &y[i].d, &y[i].dmin, y[i].scales, L);
+        memset(y[i].qh, 0, 32);
+        for (int e = 0; e < INGOT_QK_K; e++)
+            if (L[e] > 15) y[i].qh[e % 32] |= (uint8_t)(1u << (e / 32));
+        for (int j = 0; j < INGOT_QK_K; j += 64)
+            for (int l = 0; l < 32; l++)
+                y[i].qs[j / 2 + l] = (uint8_t)((L[j + l] & 0xF) | ((L[j + l + 32] & 0xF) << 4));
+    }
+}
+
+void ingot_q5_k_quantize_row_ref(const float *x, void *y, int64_t n, const float *imatrix) {
+    q5_k_quantize(x, y, n, imatrix, 1);
+}
+void ingot_q5_k_quantize_row_rtn(const float *x, void *y, int64_t n, const float *imatrix) {
+    (void)imatrix;
+    q5_k_quantize(x, y, n, NULL, 0);
+}
+
+static inline int q5_k_level(const ingot_block_q5_k *b, int e) {
+    const int lo = (b->qs[32 * (e / 64) + e % 32] >> (4 * ((e / 32) & 1))) & 0xF;
+    return lo | (((b->qh[e % 32] >> (e / 32)) & 1) << 4);
+}
+
+void ingot_q5_k_dequantize_row_ref(const void *vx, float *y, int64_t n) {
+    assert(n % INGOT_QK_K == 0);
+    const ingot_block_q5_k *x = vx;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        const float d = ingot_h2f(x[i].d), dmin = ingot_h2f(x[i].dmin);
+        for (int j = 0; j < 8; j++) {
+            uint8_t sc, m;
+            ingot_k4_scale_min(j, x[i].scales, &sc, &m);
+            const float dl = d * (float)sc, ml = dmin * (float)m;
+            for (int l = 0; l < 32; l++) *y++ = dl * (float)q5_k_level(&x[i], 32 * j + l) - ml;
+        }
+    }
+}
+
+void ingot_q5_k_vec_dot_ref(int64_t n, float *s, const void *vx, const void *vy) {
+    assert(n % INGOT_QK_K == 0);
+    const ingot_block_q5_k *x = vx;
+    const ingot_block_q8_k *y = vy;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        int32_t sumi = 0, summ = 0;
+        for (int j = 0; j < 8; j++) {
+            uint8_t sc, m;
+            ingot_k4_scale_min(j, x[i].scales, &sc, &m);
+            int32_t acc = 0;
+            for (int l = 0; l < 32; l++) acc += q5_k_level(&x[i], 32 * j + l) * y[i].qs[32 * j + l];
+            sumi += sc * acc;
+            summ += m * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+        }
+        sum += y[i].d * (ingot_h2f(x[i].d) * (float)sumi - ingot_h2f(x[i].dmin) * (float)summ);
+    }
+    *s = sum;
+}
+
+// ---- Q2_K --------------------------------------------------------------------------
+// 2-bit layout shared by Q2_K and Q3_K's low bits: element 128n + 32k + l
+// sits in qs[32n + l] at bit 2k.
+static void pack_2bit(const uint8_t *L, uint8_t *qs) {
+    for (int j = 0; j < INGOT_QK_K; j += 128)
+        for (int l = 0; l < 32; l++)
+            qs[j / 4 + l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) | (L[j + l + 96] << 6));
+}
+static inline int level_2bit(const uint8_t *qs, int e) {
+    return (qs[32 * (e / 128) + e % 32] >> (2 * ((e / 32) % 4))) & 3;
+}
+
+static void q2_k_quantize(const float *x, void *vy, int64_t n, const float *imatrix, int search) {
+    assert(n % INGOT_QK_K == 0);
+    ingot_block_q2_k *y = vy;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++, x += INGOT_QK_K) {
+        float w[INGOT_QK_K], sc[16], mn[16];
+        uint8_t L[INGOT_QK_K];
+        kquant_weights(x, imatrix ? imatrix + i * INGOT_QK_K : NULL, w);
+        float max_sc = 0.0f, max_mn = 0.0f;
+        for (int j = 0; j < 16; j++) {
+            sc[j] = search ? affine_search(16, 3, x + 16 * j, w + 16 * j, L + 16 * j, &mn[j], 15, -0.5f, 0.1f)
+                           : affine_rtn(16, 3, x + 16 * j, L + 16 * j, &mn[j]);
+            max_sc = fmaxf(max_sc, sc[j]);
+            max_mn = fmaxf(max_mn, mn[j]);
+        }
+        const float inv_sc = max_sc > 0.0f ? 15.0f / max_sc : 0.0f;
+        const float inv_mn = max_mn > 0.0f ? 15.0f / max_mn : 0.0f;
+        for (int j = 0; j < 16; j++) {
+            int ls = ingot_nearest_int(inv_sc * sc[j]), lm = ingot_nearest_int(inv_mn * mn[j]);
+            ls = ls < 0 ? 0 : ls > 15 ? 15 : ls;
+            lm = lm < 0 ? 0 : lm > 15 ? 15 : lm;
+            y[i].scales[j] = (uint8_t)(ls | (lm << 4));
+        }
+        y[i].d = ingot_f2h(max_sc / 15.0f);
+        y[i].dmin = ingot_f2h(max_mn / 15.0f);
+        const float d = ingot_h2f(y[i].d), dmin = ingot_h2f(y[i].dmin);
+        for (int j = 0; j < 16; j++) {
+            const float dl = d * (float)(y[i].scales[j] & 0xF), dm = dmin * (float)(y[i].scales[j] >> 4);
+            for (int l = 0; l < 16; l++) {
+                int q = dl != 0.0f ? ingot_nearest_int((x[16 * j + l] + dm) / dl) : 0;
+                L[16 * j + l] = (uint8_t)(q < 0 ? 0 : q > 3 ? 3 : q);
+            }
+        }
+        pack_2bit(L, y[i].qs);
+    }
+}
+
+void ingot_q2_k_quantize_row_ref(const float *x, void *y, int64_t n, const float *imatrix) {
+    q2_k_quantize(x, y, n, imatrix, 1);
+}
+void ingot_q2_k_quantize_row_rtn(const float *x, void *y, int64_t n, const float *imatrix) {
+    (void)imatrix;
+    q2_k_quantize(x, y, n, NULL, 0);
+}
+
+void ingot_q2_k_dequantize_row_ref(const void *vx, float *y, int64_t n) {
+    assert(n % INGOT_QK_K == 0);
+    const ingot_block_q2_k *x = vx;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        const float d = ingot_h2f(x[i].d), dmin = ingot_h2f(x[i].dmin);
+        for (int e = 0; e < INGOT_QK_K; e++) {
+            const uint8_t sc = x[i].scales[e / 16];
+            *y++ = d * (float)(sc & 0xF) * (float)level_2bit(x[i].qs, e) - dmin * (float)(sc >> 4);
+        }
+    }
+}
+
+void ingot_q2_k_vec_dot_ref(int64_t n, float *s, const void *vx, const void *vy) {
+    assert(n % INGOT_QK_K == 0);
+    const ingot_block_q2_k *x = vx;
+    const ingot_block_q8_k *y = vy;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        int32_t sumi = 0, summ = 0;
+        for (int j = 0; j < 16; j++) {
+            int32_t acc = 0;
+            for (int l = 0; l < 16; l++) acc += level_2bit(x[i].qs, 16 * j + l) * y[i].qs[16 * j + l];
+            sumi += (x[i].scales[j] & 0xF) * acc;
+            summ += (x[i].scales[j] >> 4) * y[i].bsums[j];
+        }
+        sum += y[i].d * (ingot_h2f(x[i].d) * (float)sumi - ingot_h2f(x[i].dmin) * (float)summ);
+    }
+    *s = sum;
+}
+
+// ---- Q3_K --------------------------------------------------------------------------
+static inline int q3_k_scale(const uint8_t *s, int j) {
+    const int lo = j < 8 ? s[j] & 0xF : s[j - 8] >> 4;
+    const int hi = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
+    return (lo | (hi << 4)) - 32;
+}
+
+static void q3_k_quantize(const float *x, void *vy, int64_t n, const float *imatrix, int search) {
+    assert(n % INGOT_QK_K == 0);
+    ingot_block_q3_k *y = vy;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++, x += INGOT_QK_K) {
+        float w[INGOT_QK_K], sc[16];
+        uint8_t L[INGOT_QK_K];
+        kquant_weights(x, imatrix ? imatrix + i * INGOT_QK_K : NULL, w);
+        for (int j = 0; j < 16; j++) sc[j] = symmetric_fit(16, 4, x + 16 * j, w + 16 * j, search);
+        const float max_sc = signed_max(sc, 16);
+        memset(y[i].scales, 0, 12);
+        if (fabsf(max_sc) < 1e-30f) {
+            y[i].d = 0;
+            memset(L, 4, sizeof L);
+        } else {
+            const float iscale = -32.0f / max_sc;
+            for (int j = 0; j < 16; j++) {
+                int l = ingot_nearest_int(iscale * sc[j]);
+                l = (l < -32 ? -32 : l > 31 ? 31 : l) + 32;
+                if (j < 8) y[i].scales[j] = (uint8_t)(l & 0xF);
+                else y[i].scales[j - 8] |= (uint8_t)((l & 0xF) << 4);
+                y[i].scales[8 + j % 4] |= (uint8_t)((l >> 4) << (2 * (j / 4)));
+            }
+            y[i].d = ingot_f2h(1.0f / iscale);
+            const float d = ingot_h2f(y[i].d);
+            for (int j = 0; j < 16; j++) {
+                const float dl = d * (float)q3_k_scale(y[i].scales, j);
+                for (int l = 0; l < 16; l++) {
+                    int q = dl != 0.0f ? ingot_nearest_int(x[16 * j + l] / dl) : 0;
+                    L[16 * j + l] = (uint8_t)((q < -4 ? -4 : q > 3 ? 3 : q) + 4);
+                }
+            }
+        }
+        memset(y[i].hmask, 0, 32);
+        for (int e = 0; e < INGOT_QK_K; e++)
+            if (L[e] > 3) {
+                y[i].hmask[e % 32] |= (uint8_t)(1u << (e / 32));
+                L[e] -= 4;
+            }
+        pack_2bit(L, y[i].qs);
+    }
+}
+
+void ingot_q3_k_quantize_row_ref(const float *x, void *y, int64_t n, const float *imatrix) {
+    q3_k_quantize(x, y, n, imatrix, 1);
+}
+void ingot_q3_k_quantize_row_rtn(const float *x, void *y, int64_t n, const float *imatrix) {
+    (void)imatrix;
+    q3_k_quantize(x, y, n, NULL, 0);
+}
+
+static inline int q3_k_level(const ingot_block_q3_k *b, int e) {
+    return level_2bit(b->qs, e) - ((b->hmask[e % 32] >> (e / 32)) & 1 ? 0 : 4);
+}
+
+void ingot_q3_k_dequantize_row_ref(const void *vx, float *y, int64_t n) {
+    assert(n % INGOT_QK_K == 0);
+    const ingot_block_q3_k *x = vx;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        const float d = ingot_h2f(x[i].d);
+        for (int e = 0; e < INGOT_QK_K; e++)
+            *y++ = d * (float)q3_k_scale(x[i].scales, e / 16) * (float)q3_k_level(&x[i], e);
+    }
+}
+
+void ingot_q3_k_vec_dot_ref(int64_t n, float *s, const void *vx, const void *vy) {
+    assert(n % INGOT_QK_K == 0);
+    const ingot_block_q3_k *x = vx;
+    const ingot_block_q8_k *y = vy;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        int32_t sumi = 0;
+        for (int j = 0; j < 16; j++) {
+            int32_t acc = 0;
+            for (int l = 0; l < 16; l++) acc += q3_k_level(&x[i], 16 * j + l) * y[i].qs[16 * j + l];
+            sumi += q3_k_scale(x[i].scales, j) * acc;
+        }
+        sum += y[i].d * ingot_h2f(x[i].d) * (float)sumi;
+    }
+    *s = sum;
+}
+
+// ---- Q6_K --------------------------------------------------------------------------
+static void q6_k_quantize(const float *x, void *vy, int64_t n, const float *imatrix, int search) {
+    assert(n % INGOT_QK_K == 0);
+    ingot_block_q6_k *y = vy;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++, x += INGOT_QK_K) {
+        float w[INGOT_QK_K], sc[16];
+        uint8_t L[INGOT_QK_K];
+        kquant_weights(x, imatrix ? imatrix + i * INGOT_QK_K : NULL, w);
+        for (int j = 0; j < 16; j++) sc[j] = symmetric_fit(16, 32, x + 16 * j, w + 16 * j, search);
+        const float max_sc = signed_max(sc, 16);
+        if (fabsf(max_sc) < 1e-30f) {
+            memset(&y[i], 0, sizeof y[i]);
+            memset(L, 32, sizeof L);
+        } else {
+            const float iscale = -128.0f / max_sc;
+            for (int j = 0; j < 16; j++) {
+                const int l = ingot_nearest_int(iscale * sc[j]);
+                y[i].scales[j] = (int8_t)(l < -128 ? -128 : l > 127 ? 127 : l);
+            }
+            y[i].d = ingot_f2h(1.0f / iscale);
+            const float d = ingot_h2f(y[i].d);
+            for (int j = 0; j < 16; j++) {
+                const float dl = d * (float)y[i].scales[j];
+                for (int l = 0; l < 16; l++) {
+                    int q = dl != 0.0f ? ingot_nearest_int(x[16 * j + l] / dl) : 0;
+                    L[16 * j + l] = (uint8_t)((q < -32 ? -32 : q > 31 ? 31 : q) + 32);
+                }
+            }
+        }
+        for (int j = 0; j < INGOT_QK_K; j += 128) {
+            uint8_t *ql = y[i].ql + j / 2, *qh = y[i].qh + j / 4;
+            for (int l = 0; l < 32; l++) {
+                const uint8_t *q = L + j + l;
+                ql[l] = (uint8_t)((q[0] & 0xF) | ((q[64] & 0xF) << 4));
+                ql[l + 32] = (uint8_t)((q[32] & 0xF) | ((q[96] & 0xF) << 4));
+                qh[l] = (uint8_t)((q[0] >> 4) | ((q[32] >> 4) << 2) | ((q[64] >> 4) << 4) | ((q[96] >> 4) << 6));
+            }
+        }
+    }
+}
+
+void ingot_q6_k_quantize_row_ref(const float *x, void *y, int64_t n, const float *imatrix) {
+    q6_k_quantize(x, y, n, imatrix, 1);
+}
+void ingot_q6_k_quantize_row_rtn(const float *x, void *y, int64_t n, const float *imatrix) {
+    (void)imatrix;
+    q6_k_quantize(x, y, n, NULL, 0);
+}
+
+// Level of element e = 128h + 32k + l: low nibble from ql[64h + l + 32(k&1)]
+// (k ≥ 2 in the high nibble), high bits from qh[32h + l] at bit 2k.
+static inline int q6_k_level(const ingot_block_q6_k *b, int e) {
+    const int h = e / 128, k = (e / 32) % 4, l = e % 32;
+    const int lo = (b->ql[64 * h + l + 32 * (k & 1)] >> (4 * (k >> 1))) & 0xF;
+    const int hi = (b->qh[32 * h + l] >> (2 * k)) & 3;
+    return (lo | (hi << 4)) - 32;
+}
+
+void ingot_q6_k_dequantize_row_ref(const void *vx, float *y, int64_t n) {
+    assert(n % INGOT_QK_K == 0);
+    const ingot_block_q6_k *x = vx;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        const float d = ingot_h2f(x[i].d);
+        for (int e = 0; e < INGOT_QK_K; e++) *y++ = d * (float)x[i].scales[e / 16] * (float)q6_k_level(&x[i], e);
+    }
+}
+
+void ingot_q6_k_vec_dot_ref(int64_t n, float *s, const void *vx, const void *vy) {
+    assert(n % INGOT_QK_K == 0);
+    const ingot_block_q6_k *x = vx;
+    const ingot_block_q8_k *y = vy;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        int32_t sumi = 0;
+        for (int j = 0; j < 16; j++) {
+            int32_t acc = 0;
+            for (int l = 0; l < 16; l++) acc += q6_k_level(&x[i], 16 * j + l) * y[i].qs[16 * j + l];
+            sumi += x[i].scales[j] * acc;
+        }
+        sum += y[i].d * ingot_h2f(x[i].d) * (float)sumi;
+    }
+    *s = sum;
+}
+
+// ---- Q8_K (activations) ----------------------------------------------------------
+// d = max|x| / 127 (f32), q = nearest (half to even) of x / d, bsums per 16.
+void ingot_q8_k_quantize_row_ref(const float *x, void *vy, int64_t n, const float *imatrix) {
+    (void)imatrix;
+    assert(n % INGOT_QK_K == 0);
+    ingot_block_q8_k *y = vy;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++, x += INGOT_QK_K) {
+        float amax = 0.0f;
+        for (int j = 0; j < INGOT_QK_K; j++) amax = fmaxf(amax, fabsf(x[j]));
+        if (amax == 0.0f) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        const float iscale = 127.0f / amax;
+        for (int j = 0; j < INGOT_QK_K; j++) {
+            const int q = ingot_nearest_int(iscale * x[j]);
+            y[i].qs[j] = (int8_t)(q > 127 ? 127 : q < -127 ? -127 : q);
+        }
+        for (int j = 0; j < 16; j++) {
+            int sum = 0;
+            for (int l = 0; l < 16; l++) sum += y[i].qs[16 * j + l];
+            y[i].bsums[j] = (int16_t)sum;
+        }
+        y[i].d = 1.0f / iscale;
+    }
+}
+
+void ingot_q8_k_dequantize_row_ref(const void *vx, float *y, int64_t n) {
+    assert(n % INGOT_QK_K == 0);
+    const ingot_block_q8_k *x = vx;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++)
+        for (int j = 0; j < INGOT_QK_K; j++) *y++ = x[i].d * (float)x[i].qs[j];
+}
+
+void ingot_q8_k_vec_dot_ref(int64_t n, float *s, const void *vx, const void *vy) {
+    assert(n % INGOT_QK_K == 0);
+    const ingot_block_q8_k *x = vx, *y = vy;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        int32_t sumi = 0;
+        for (int j = 0; j < INGOT_QK_K; j++) sumi += x[i].qs[j] * y[i].qs[j];
+        sum += x[i].d * y[i].d * (float)sumi;
+    }
+    *s = sum;
+}
