@@ -1,0 +1,541 @@
+// Engram: numpy RNG vectors, primes, hashing, tokenizer compression,
+// metadata round trip, the forward of one layer, and the reference fixture
+// ../shared/fixtures/engram/qwen3_moe_engram (compression map, row indices,
+// every intermediate of the Engram layer).
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "ingot/common.h"
+#include "ingot/engram.h"
+#include "ingot/safetensors.h"
+#include "ingot_test.h"
+
+// ---- helpers ------------------------------------------------------------------
+
+static int parse_cfg(const char *json, ingot_engram_config *c) {
+    ingot_err err = {0};
+    bool present = false;
+    CHECK_OK(ingot_engram_config_parse(json, strlen(json), c, &present, &err), &err);
+    CHECK(present);
+    return 0;
+}
+
+// The toy configuration of the worked hashing example (identity compression).
+static const char *k_toy_cfg = "{\"engram_layer_ids\":[1,4],\"engram_max_ngram_size\":3,"
+                               "\"engram_n_head_per_ngram\":2,\"engram_n_embed_per_ngram\":8,"
+                               "\"engram_vocab_size\":[200,300],\"engram_pad_id\":2,\"engram_seed\":42,"
+                               "\"engram_kernel_size\":4,\"hc_mult\":2,\"hidden_size\":8}";
+
+static int toy_params(ingot_engram_params *p, int32_t *lookup) {
+    ingot_engram_config c;
+    if (parse_cfg(k_toy_cfg, &c)) return 1;
+    ingot_err err = {0};
+    CHECK_OK(ingot_engram_params_build(&c, 1000, 1000, 2, p, &err), &err);
+    for (int i = 0; i < 1000; i++) lookup[i] = i;
+    return 0;
+}
+
+// ---- RNG, primes, multipliers ----------------------------------------------------
+
+static int test_engram_rng_vectors(void) {
+    static const struct {
+        uint64_t seed, ss[4], state[2], inc[2], out[4];
+    } v[] = {
+        {10007,
+         {0x77d32a348ad70d07ull, 0x993ed609b84a4fa5ull, 0xd5f972dec8698e49ull, 0x7d79ebaebcf148deull},
+         {0x3b34af7676e8ddd5ull, 0x556a026c98a77d27ull},
+         {0xabf2e5bd90d31c92ull, 0xfaf3d75d79e291bdull},
+         {15187255322829266483ull, 959186003677246517ull, 7126631698937927467ull, 14663106486854050627ull}},
+        {140098,
+         {0xdb5869feeeccf2beull, 0xad465727d9cf3645ull, 0x5155d26378b6bab4ull, 0x9f9e49df66ff1c85ull},
+         {0x081481950b65ad0cull, 0x830c0440d514199bull},
+         {0xa2aba4c6f16d7569ull, 0x3f3c93becdfe390bull},
+         {13420388419549774097ull, 10208617735032736636ull, 6128116274024149523ull, 16373808781820707998ull}},
+        {10049,
+         {0xed751bee1c3a5224ull, 0x211f7138296c5f65ull, 0x4b587d830b8ea1e0ull, 0x5286b2e1a7af6cc6ull},
+         {0xc864ef692a3ea512ull, 0xc7da8475d5b5bec7ull},
+         {0x96b0fb06171d43c0ull, 0xa50d65c34f5ed98dull},
+         {9963831550770084434ull, 11290478108860237496ull, 15651273599711778355ull, 6005423684901801692ull}},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+        uint64_t w[4], st[2], inc[2], out[4];
+        ingot_engram_seed_sequence(v[i].seed, w);
+        for (int j = 0; j < 4; j++) CHECK_EQ_U64(w[j], v[i].ss[j]);
+        ingot_engram_pcg64_seeded(v[i].seed, st, inc, out);
+        for (int j = 0; j < 2; j++) CHECK_EQ_U64(st[j], v[i].state[j]);
+        for (int j = 0; j < 2; j++) CHECK_EQ_U64(inc[j], v[i].inc[j]);
+        for (int j = 0; j < 4; j++) CHECK_EQ_U64(out[j], v[i].out[j]);
+    }
+    // Bounded draws: V4.1 L=1 r[0], and the toy layer 1 (seed 42 + 10007).
+    uint64_t r[3];
+    ingot_engram_numpy_integers(10007, 46539438283891ull, 1, r);
+    CHECK_EQ_U64(r[0], 38316048023122ull);
+    ingot_engram_numpy_integers(10049, 4611686018427387ull, 3, r);
+    CHECK_EQ_U64(r[0], 2490957887692520ull);
+    CHECK_EQ_U64(r[1], 2822619527215058ull);
+    CHECK_EQ_U64(r[2], 3912818399927943ull);
+    return 0;
+}
+
+static int test_engram_next_prime(void) {
+    CHECK_EQ_U64(ingot_engram_next_prime(0), 2);
+    CHECK_EQ_U64(ingot_engram_next_prime(2), 3);
+    CHECK_EQ_U64(ingot_engram_next_prime(199), 211);
+    CHECK_EQ_U64(ingot_engram_next_prime(15999999), 16000057);
+    // Around 2^61: 2^61-1 is a Mersenne prime.
+    CHECK_EQ_U64(ingot_engram_next_prime((1ull << 61) - 2), (1ull << 61) - 1);
+    // A strong pseudoprime to bases 2..11 (3215031751) must be skipped.
+    CHECK(ingot_engram_next_prime(3215031750ull) != 3215031751ull);
+    return 0;
+}
+
+static int test_engram_v41_params(void) {
+    ingot_engram_config c;
+    if (parse_cfg("{\"model_type\":\"deepseek_v4\",\"engram_layer_ids\":[1,14],\"engram_max_ngram_size\":4,"
+                  "\"engram_n_heads\":8,\"engram_head_dim\":256,\"engram_vocab_size\":16000000,"
+                  "\"engram_num_embeddings\":[384006168,384016682],\"engram_pad_token_id\":2,"
+                  "\"engram_compressed_vocab_size\":99092,\"hc_mult\":4,\"hidden_size\":5120,"
+                  "\"rms_norm_eps\":1e-6}",
+                  &c))
+        return 1;
+    CHECK_EQ_INT(c.variant, INGOT_ENGRAM_V41);
+    CHECK_EQ_INT(c.kernel_size, 0);
+    CHECK_EQ_INT(c.d_h, 256);
+    CHECK_EQ_INT(c.compressed_vocab, 99092);
+    ingot_engram_params p;
+    ingot_err err = {0};
+    CHECK_OK(ingot_engram_params_build(&c, 129280, 99092, 2, &p, &err), &err);
+    static const uint64_t m1[4] = {76632096046245ull, 4839876093313ull, 35959672319349ull, 73987337458391ull};
+    static const uint64_t m14[4] = {67716810739261ull, 51510806800915ull, 30921347202721ull, 82619226485591ull};
+    for (int k = 0; k < 4; k++) CHECK_EQ_U64(p.layers[0].mult[k], m1[k]);
+    for (int k = 0; k < 4; k++) CHECK_EQ_U64(p.layers[1].mult[k], m14[k]);
+    static const uint64_t p1[24] = {16000057, 16000079, 16000081, 16000097, 16000121, 16000129, 16000133, 16000183,
+                                    16000189, 16000207, 16000211, 16000253, 16000277, 16000289, 16000307, 16000321,
+                                    16000339, 16000381, 16000393, 16000399, 16000403, 16000409, 16000447, 16000463};
+    static const uint64_t p14[24] = {16000477, 16000487, 16000499, 16000507, 16000511, 16000573, 16000609, 16000627,
+                                     16000667, 16000669, 16000693, 16000697, 16000711, 16000729, 16000759, 16000769,
+                                     16000781, 16000799, 16000813, 16000819, 16000841, 16000877, 16000879, 16000889};
+    for (int j = 0; j < 24; j++) CHECK_EQ_U64(p.layers[0].prime[j], p1[j]);
+    for (int j = 0; j < 24; j++) CHECK_EQ_U64(p.layers[1].prime[j], p14[j]);
+    CHECK_EQ_U64(p.layers[0].n_rows, 384006168ull);
+    CHECK_EQ_U64(p.layers[1].n_rows, 384016682ull);
+    CHECK(p.sign_zero_positive);
+    // A config whose row counts disagree with the prime procedure is rejected.
+    c.num_embeddings[1] = 384016683ull;
+    CHECK_STATUS(ingot_engram_params_build(&c, 129280, 99092, 2, &p, &err), INGOT_E_MISMATCH, &err);
+    CHECK_STR_CONTAINS(err.msg, "engram_num_embeddings");
+    return 0;
+}
+
+static int test_engram_demo_primes(void) {
+    ingot_engram_config c;
+    if (parse_cfg("{\"engram_layer_ids\":[1,15],\"engram_max_ngram_size\":3,\"engram_n_head_per_ngram\":8,"
+                  "\"engram_n_embed_per_ngram\":512,\"engram_vocab_size\":[646400,646400],\"hidden_size\":1024,"
+                  "\"hc_mult\":4}",
+                  &c))
+        return 1;
+    ingot_engram_params p;
+    ingot_err err = {0};
+    CHECK_OK(ingot_engram_params_build(&c, 129280, 100000, 2, &p, &err), &err);
+    static const uint64_t l1[16] = {646403, 646411, 646421, 646423, 646433, 646453, 646519, 646523,
+                                    646537, 646543, 646549, 646571, 646573, 646577, 646609, 646619};
+    static const uint64_t l15[16] = {646631, 646637, 646643, 646669, 646687, 646721, 646757, 646771,
+                                     646781, 646823, 646831, 646837, 646843, 646859, 646873, 646879};
+    for (int j = 0; j < 16; j++) CHECK_EQ_U64(p.layers[0].prime[j], l1[j]);
+    for (int j = 0; j < 16; j++) CHECK_EQ_U64(p.layers[1].prime[j], l15[j]);
+    CHECK_EQ_U64(p.layers[0].n_rows, 10344164ull);
+    CHECK_EQ_U64(p.layers[1].n_rows, 10348242ull);
+    CHECK_EQ_INT(p.d_h, 64);
+    CHECK_NEAR(p.gate_eps, 1.1920929e-7, 1e-13);
+    return 0;
+}
+
+// ---- hashing --------------------------------------------------------------------
+
+static int test_engram_toy_hash(void) {
+    ingot_engram_params p;
+    static int32_t lookup[1000];
+    if (toy_params(&p, lookup)) return 1;
+    static const uint64_t mult[2][3] = {{4981915775385041ull, 5645239054430117ull, 7825636799855887ull},
+                                        {3344759098714707ull, 1482794196697373ull, 7479198928954049ull}};
+    static const uint64_t primes[2][4] = {{211, 223, 307, 311}, {227, 229, 313, 317}};
+    static const uint64_t offs[2][4] = {{0, 211, 434, 741}, {0, 227, 456, 769}};
+    for (int l = 0; l < 2; l++) {
+        for (int k = 0; k < 3; k++) CHECK_EQ_U64(p.layers[l].mult[k], mult[l][k]);
+        for (int j = 0; j < 4; j++) CHECK_EQ_U64(p.layers[l].prime[j], primes[l][j]);
+        for (int j = 0; j < 4; j++) CHECK_EQ_U64(p.layers[l].offset[j], offs[l][j]);
+    }
+    CHECK_EQ_U64(p.layers[0].n_rows, 1052);
+    CHECK_EQ_U64(p.layers[1].n_rows, 1086);
+    static const int64_t in[2][8] = {{5, 17, 923, 17, 923, 999, 0, 2}, {999, 998, 3, 3, 3, 1, 2, 2}};
+    static const uint64_t want[2][2][8][4] = {
+        {{{63, 215, 661, 827}, {24, 276, 568, 901}, {21, 366, 550, 904}, {169, 418, 610, 796},
+          {21, 366, 638, 841}, {70, 278, 583, 952}, {189, 232, 470, 996}, {69, 244, 519, 830}},
+         {{176, 355, 476, 956}, {75, 431, 484, 1005}, {97, 346, 685, 775}, {164, 411, 698, 757},
+          {164, 411, 457, 849}, {55, 388, 598, 1026}, {78, 373, 583, 842}, {106, 216, 501, 905}}},
+        {{{123, 434, 717, 874}, {0, 454, 543, 865}, {80, 427, 547, 813}, {14, 242, 622, 807},
+          {80, 427, 528, 939}, {30, 337, 695, 815}, {207, 239, 662, 789}, {0, 311, 548, 814}},
+         {{81, 285, 766, 1048}, {50, 240, 611, 852}, {101, 428, 619, 847}, {170, 294, 555, 1065},
+          {170, 294, 550, 1019}, {23, 394, 493, 802}, {185, 267, 624, 794}, {177, 434, 568, 1082}}}};
+    ingot_err err = {0};
+    for (int l = 0; l < 2; l++) {
+        for (int b = 0; b < 2; b++) {
+            ingot_engram_state *st = NULL;
+            CHECK_OK(ingot_engram_state_create(&p, &st, &err), &err);
+            for (int t = 0; t < 8; t++) {
+                uint64_t rows[4];
+                ingot_engram_state_push(st, &p, &p.layers[l], lookup, NULL, in[b][t], rows);
+                for (int j = 0; j < 4; j++) {
+                    if (rows[j] != want[l][b][t][j]) {
+                        ingot_engram_state_free(st);
+                        INGOT_FAILF("layer %d row b%d t%d col %d: %llu != %llu", l, b, t, j,
+                                    (unsigned long long)rows[j], (unsigned long long)want[l][b][t][j]);
+                    }
+                }
+            }
+            ingot_engram_state_free(st);
+        }
+    }
+    return 0;
+}
+
+// ---- compression ----------------------------------------------------------------
+
+static int test_engram_toy_compress(void) {
+    // decoded text, raw token string (used when the text holds U+FFFD)
+    static const char *tok[][2] = {
+        {"<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>", "x"},
+        {"<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>", "x"},
+        {"<\xef\xbd\x9c\xe2\x96\x81pad\xe2\x96\x81\xef\xbd\x9c>", "x"},
+        {"The", "x"}, {" the", "x"}, {"THE", "x"}, {" ", "x"}, {"\n\n", "x"}, {"  ", "x"},
+        {"\xc3\xa9", "x"}, {" e", "x"},
+        {"\xef\xbf\xbd", "\xc3\x83"}, {"\xef\xbf\xbd", "\xc3\x84"},
+        {"\xef\xbc\xa1pple", "x"}, {" apple", "x"}, {"\xcc\x81", "x"}, {"\xef\xac\x81", "x"}, {"fi", "x"},
+        {"\t", "x"}, {"Stra\xc3\x9f" "e", "x"}, {" \xe1\xbc\x88\xce\xb8\xe1\xbf\x86\xce\xbd\xce\xb1\xce\xb9", "x"},
+    };
+    static const int want[] = {0, 1, 2, 3, 3, 3, 4, 4, 4, 5, 5, 6, 7, 8, 8, 9, 10, 10, 4, 11, 12};
+    enum { N = sizeof tok / sizeof *tok };
+    char *keys[N];
+    size_t lens[N];
+    int ids[N], n_ids = 0;
+    ingot_err err = {0};
+    for (int i = 0; i < N; i++) {
+        CHECK_OK(ingot_engram_token_key(tok[i][0], strlen(tok[i][0]), tok[i][1], strlen(tok[i][1]), &keys[i],
+                                        &lens[i], &err),
+                 &err);
+        ids[i] = -1;
+        for (int j = 0; j < i && ids[i] < 0; j++)
+            if (lens[j] == lens[i] && !memcmp(keys[j], keys[i], lens[i])) ids[i] = ids[j];
+        if (ids[i] < 0) ids[i] = n_ids++;
+    }
+    // Spot-check keys themselves.
+    CHECK(!strcmp(keys[3], "the"));
+    CHECK(!strcmp(keys[6], " "));
+    CHECK(!strcmp(keys[11], "\xc3\x83"));
+    CHECK(!strcmp(keys[15], "\xcc\x81"));
+    CHECK(!strcmp(keys[19], "stra\xc3\x9f" "e"));
+    CHECK(!strcmp(keys[20], "\xce\xb1\xce\xb8\xce\xb7\xce\xbd\xce\xb1\xce\xb9"));
+    for (int i = 0; i < N; i++) ingot_free(keys[i]);
+    for (int i = 0; i < N; i++) CHECK_EQ_INT(ids[i], want[i]);
+    CHECK_EQ_INT(n_ids, 13);
+    return 0;
+}
+
+static int test_engram_normalize_rules(void) {
+    ingot_err err = {0};
+    char *o = NULL;
+    size_t n = 0;
+    // VT and FF are not collapsed (only space/TAB/CR/LF), but Strip removes them at the ends.
+    CHECK_OK(ingot_engram_normalize("a\x0b\x0b" "b", 4, &o, &n, &err), &err);
+    CHECK(n == 4 && !memcmp(o, "a\x0b\x0b" "b", 4));
+    ingot_free(o);
+    CHECK_OK(ingot_engram_normalize(" \t\r\n x ", 7, &o, &n, &err), &err);
+    CHECK(n == 1 && o[0] == 'x');
+    ingot_free(o);
+    // An embedded NUL survives (tokens for byte 0 exist).
+    CHECK_OK(ingot_engram_normalize("\0", 1, &o, &n, &err), &err);
+    CHECK(n == 1 && o[0] == 0);
+    ingot_free(o);
+    // Invalid UTF-8 is reported, not crashed on.
+    CHECK_STATUS(ingot_engram_normalize("\xff", 1, &o, &n, &err), INGOT_E_FORMAT, &err);
+    return 0;
+}
+
+// ---- metadata -------------------------------------------------------------------
+
+static int test_engram_metadata_roundtrip(void) {
+    ingot_engram_params p, q;
+    static int32_t lookup[1000];
+    if (toy_params(&p, lookup)) return 1;
+    ingot_err err = {0};
+    char *json = NULL;
+    CHECK_OK(ingot_engram_params_to_json(&p, &json, &err), &err);
+    const ingot_status st = ingot_engram_params_from_json(json, strlen(json), &q, &err);
+    if (st != INGOT_OK) ingot_free(json);
+    CHECK_OK(st, &err);
+    CHECK(!memcmp(&p, &q, sizeof p));
+    // Tampering: an even multiplier, a wrong offset, a bad count.
+    static const char *const bad[][2] = {
+        {"\"4981915775385041\"", "\"4981915775385042\""},
+        {"[0,211,434,741]", "[0,211,435,741]"},
+        {"\"n_head\":2", "\"n_head\":3"},
+        {"\"max_ngram\":3", "\"max_ngram\":99"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char buf[4096];
+        const char *at = strstr(json, bad[i][0]);
+        if (!at) {
+            ingot_free(json);
+            INGOT_FAILF("metadata lacks %s", bad[i][0]);
+        }
+        snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - json), json, bad[i][1], at + strlen(bad[i][0]));
+        const ingot_status s2 = ingot_engram_params_from_json(buf, strlen(buf), &q, &err);
+        if (s2 == INGOT_OK) {
+            ingot_free(json);
+            INGOT_FAILF("tampered metadata %zu accepted", i);
+        }
+    }
+    // Every truncation fails cleanly.
+    const size_t n = strlen(json);
+    for (size_t k = 0; k < n; k++)
+        if (ingot_engram_params_from_json(json, k, &q, &err) == INGOT_OK) {
+            ingot_free(json);
+            INGOT_FAILF("truncated metadata (%zu bytes) accepted", k);
+        }
+    ingot_free(json);
+    return 0;
+}
+
+static int test_engram_lookup_check(void) {
+    ingot_engram_params p;
+    static int32_t lookup[1000];
+    if (toy_params(&p, lookup)) return 1;
+    ingot_err err = {0};
+    CHECK_OK(ingot_engram_lookup_check(lookup, sizeof lookup, &p, &err), &err);
+    CHECK_STATUS(ingot_engram_lookup_check(lookup, sizeof lookup - 4, &p, &err), INGOT_E_FORMAT, &err);
+    lookup[500] = 999; // not first-occurrence order
+    CHECK_STATUS(ingot_engram_lookup_check(lookup, sizeof lookup, &p, &err), INGOT_E_FORMAT, &err);
+    lookup[500] = 500;
+    // Out-of-range raw ids clip instead of reading outside the map.
+    CHECK_EQ_U64(ingot_engram_compress_id(lookup, 1000, 5000), 999);
+    CHECK_EQ_U64(ingot_engram_compress_id(lookup, 1000, -3), 0);
+    return 0;
+}
+
+// ---- forward ----------------------------------------------------------------------
+
+// The toy forward example: parameter k (ASCII-sorted names) element i is
+// ((37 i + 11 k) mod 101 - 50) / 256.
+static void toy_fill(float *dst, size_t n, int k) {
+    for (size_t i = 0; i < n; i++) dst[i] = (float)((long)((37 * i + 11 * (size_t)k) % 101) - 50) / 256.0f;
+}
+
+typedef struct toy_weights {
+    float kb[2][8], kw[2][8 * 16], table[1052 * 4], n1[2][8], n2[2][8], conv[16 * 4], cn[2][8], vb[8], vw[8 * 16];
+} toy_weights;
+
+static void toy_bind(toy_weights *tw, ingot_engram_weights *w) {
+    toy_fill(tw->kb[0], 8, 0);
+    toy_fill(tw->kw[0], 128, 1);
+    toy_fill(tw->kb[1], 8, 2);
+    toy_fill(tw->kw[1], 128, 3);
+    toy_fill(tw->table, 1052 * 4, 4);
+    toy_fill(tw->n1[0], 8, 5);
+    toy_fill(tw->n1[1], 8, 6);
+    toy_fill(tw->n2[0], 8, 7);
+    toy_fill(tw->n2[1], 8, 8);
+    toy_fill(tw->conv, 64, 9);
+    toy_fill(tw->cn[0], 8, 10);
+    toy_fill(tw->cn[1], 8, 11);
+    toy_fill(tw->vb, 8, 12);
+    toy_fill(tw->vw, 128, 13);
+    memset(w, 0, sizeof *w);
+    w->table_dtype = INGOT_DTYPE_F32;
+    w->table = (const uint8_t *)tw->table;
+    w->table_rows = 1052;
+    w->value = (ingot_engram_linear){INGOT_DTYPE_F32, tw->vw, tw->vb, 8, 16};
+    for (int m = 0; m < 2; m++) {
+        w->key[m] = (ingot_engram_linear){INGOT_DTYPE_F32, tw->kw[m], tw->kb[m], 8, 16};
+        w->key_norm[m] = tw->n1[m];
+        w->query_norm[m] = tw->n2[m];
+        w->conv_norm[m] = tw->cn[m];
+    }
+    w->conv_w = tw->conv;
+}
+
+static int test_engram_forward_toy(void) {
+    ingot_engram_params p;
+    static int32_t lookup[1000];
+    if (toy_params(&p, lookup)) return 1;
+    static toy_weights tw;
+    ingot_engram_weights w;
+    toy_bind(&tw, &w);
+    static const double gate[8][2] = {{0.478251, 0.533028}, {0.475042, 0.506922}, {0.491942, 0.477254},
+                                      {0.51566, 0.484259},  {0.473964, 0.481261}, {0.515716, 0.516816},
+                                      {0.511871, 0.502272}, {0.48644, 0.502994}};
+    static const double v0[8] = {-0.141876, 0.064774, -0.087662, 0.004944, 0.132996, -0.139648, -0.082489, 0.062515};
+    static const double y[8][2][8] = {
+        {{-0.086113, 0.030879, -0.031012, 0.002388, 0.066348, -0.062654, -0.034412, 0.028681},
+         {-0.06547, 0.033732, -0.053729, 0.002861, 0.073827, -0.092597, -0.04334, 0.027696}},
+        {{0.031368, 0.077556, -0.098576, -0.048649, 0.051117, -0.074572, -0.002204, 0.098048},
+         {0.025728, 0.08162, -0.140367, -0.054619, 0.054553, -0.096991, -0.002543, 0.09508}},
+        {{-0.020202, 0.029016, -0.065284, -0.020923, 0.044384, -0.072934, -0.006314, 0.062871},
+         {-0.013404, 0.02754, -0.097169, -0.021953, 0.04323, -0.09462, -0.006841, 0.052025}},
+        {{0.020302, 0.051251, -0.074388, -0.021109, -0.001444, -0.085154, 0.005873, 0.158154},
+         {0.005616, 0.048242, -0.084513, -0.02165, -0.005253, -0.109822, 0.004097, 0.133106}},
+        {{0.032257, 0.064445, -0.06875, -0.0287, 0.006601, -0.093323, -0.005489, 0.11377},
+         {0.027, 0.065712, -0.079733, -0.020838, 0.004682, -0.128822, -0.006132, 0.101626}},
+        {{-0.038066, 0.042194, -0.057078, 0.025825, 0.039079, -0.058302, -0.049021, 0.055217},
+         {-0.028433, 0.042122, -0.069086, 0.033963, 0.036805, -0.093782, -0.055054, 0.046451}},
+        {{-0.054728, 0.073234, -0.056818, -0.020442, 0.047723, -0.08273, 0.02848, 0.083628},
+         {-0.047854, 0.072168, -0.060095, -0.016955, 0.056435, -0.111635, 0.038087, 0.067338}},
+        {{-0.008865, 0.072902, -0.091179, -0.014854, 0.024091, -0.062443, 0.010124, 0.142229},
+         {-0.001878, 0.076764, -0.098884, -0.015697, 0.029536, -0.091095, 0.011385, 0.124701}}};
+    static const int64_t ids[8] = {5, 17, 923, 17, 923, 999, 0, 2};
+    ingot_err err = {0};
+    ingot_engram_state *st = NULL;
+    CHECK_OK(ingot_engram_state_create(&p, &st, &err), &err);
+    int bad = 0;
+    for (int t = 0; t < 8 && !bad; t++) {
+        float x[16], x0[16], g[2], val[8], out[16];
+        for (int m = 0; m < 2; m++)
+            for (int d = 0; d < 8; d++) x[m * 8 + d] = (float)((8 * t + 3 * m + 5 * d + 11) % 23 - 11) / 16.0f;
+        memcpy(x0, x, sizeof x);
+        ingot_engram_trace tr = {.gate = g, .value = val, .out = out};
+        ingot_engram_state_push(st, &p, &p.layers[0], lookup, &w, ids[t], NULL);
+        if (ingot_engram_forward(st, &p, &w, x, &tr, &err) != INGOT_OK) bad = 1;
+        for (int m = 0; m < 2 && !bad; m++) {
+            if (fabs(g[m] - gate[t][m]) > 2e-6) bad = 2;
+            for (int d = 0; d < 8; d++) {
+                if (fabs(out[m * 8 + d] - y[t][m][d]) > 2e-6) bad = 3;
+                if (fabs(x[m * 8 + d] - (x0[m * 8 + d] + out[m * 8 + d])) > 0) bad = 4;
+            }
+        }
+        for (int d = 0; t == 0 && d < 8; d++)
+            if (fabs(val[d] - v0[d]) > 2e-6) bad = 5;
+        if (bad) fprintf(stderr, "t=%d failure kind %d (%s)\n", t, bad, err.msg);
+    }
+    // Forward without a pushed token is a state error.
+    float x[16] = {0};
+    const ingot_status s2 = ingot_engram_forward(st, &p, &w, x, NULL, &err);
+    ingot_engram_state_free(st);
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(s2, INGOT_E_STATE);
+    return 0;
+}
+
+// ---- fixture ------------------------------------------------------------------
+
+#define FIX "/engram/qwen3_moe_engram/"
+
+static cJSON *load_json(const char *fix, const char *name) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s" FIX "%s", fix, name);
+    char *text = NULL;
+    size_t n = 0;
+    if (ingot_file_read_all(path, 64u << 20, &text, &n, NULL) != INGOT_OK) return NULL;
+    cJSON *j = cJSON_ParseWithLength(text, n);
+    ingot_free(text);
+    return j;
+}
+
+// Fixture lookup map built from its tokenizer.json, and the params from its config.
+static int fixture_params(const char *fix, ingot_engram_params *p, int32_t **lookup) {
+    char path[1024];
+    char *text = NULL;
+    size_t n = 0;
+    ingot_err err = {0};
+    snprintf(path, sizeof path, "%s" FIX "tokenizer.json", fix);
+    CHECK_OK(ingot_file_read_all(path, 64u << 20, &text, &n, &err), &err);
+    uint64_t V = 0, Vc = 0;
+    const ingot_status st = ingot_engram_compress_build(text, n, lookup, &V, &Vc, &err);
+    ingot_free(text);
+    CHECK_OK(st, &err);
+    snprintf(path, sizeof path, "%s" FIX "config.json", fix);
+    CHECK_OK(ingot_file_read_all(path, 1u << 20, &text, &n, &err), &err);
+    ingot_engram_config c;
+    bool present = false;
+    const ingot_status s2 = ingot_engram_config_parse(text, n, &c, &present, &err);
+    ingot_free(text);
+    CHECK_OK(s2, &err);
+    CHECK(present);
+    CHECK_EQ_INT(c.compressed_vocab, (int64_t)Vc);
+    CHECK_OK(ingot_engram_params_build(&c, V, Vc, (uint64_t)(*lookup)[c.pad_id], p, &err), &err);
+    return 0;
+}
+
+static int test_engram_fixture_compress(void) {
+    SKIP_WITHOUT_FIXTURES(fix);
+    cJSON *ref = load_json(fix, "compressed_lookup.json");
+    if (!ref) {
+        printf("skipped: fixture engram/qwen3_moe_engram is absent\n");
+        return INGOT_TEST_SKIP;
+    }
+    ingot_engram_params p;
+    int32_t *lookup = NULL;
+    int r = fixture_params(fix, &p, &lookup);
+    const cJSON *lk = cJSON_GetObjectItemCaseSensitive(ref, "lookup");
+    if (!r && (uint64_t)cJSON_GetArraySize(lk) != p.vocab) r = 2;
+    for (uint64_t i = 0; !r && i < p.vocab; i++) {
+        const int want = cJSON_GetArrayItem(lk, (int)i)->valueint;
+        if (lookup[i] != want) {
+            fprintf(stderr, "lookup[%llu] = %d, reference %d\n", (unsigned long long)i, lookup[i], want);
+            r = 3;
+        }
+    }
+    if (!r && p.compressed_vocab != (uint64_t)cJSON_GetObjectItem(ref, "compressed_vocab_size")->valueint) r = 4;
+    if (!r && p.pad_compressed != (uint64_t)cJSON_GetObjectItem(ref, "pad_id_compressed")->valueint) r = 5;
+    ingot_free(lookup);
+    cJSON_Delete(ref);
+    CHECK_EQ_INT(r, 0);
+    return 0;
+}
+
+static int test_engram_fixture_rows(void) {
+    SKIP_WITHOUT_FIXTURES(fix);
+    cJSON *ref = load_json(fix, "engram_rows.json");
+    if (!ref) {
+        printf("skipped: fixture engram/qwen3_moe_engram is absent\n");
+        return INGOT_TEST_SKIP;
+    }
+    ingot_engram_params p;
+    int32_t *lookup = NULL;
+    int r = fixture_params(fix, &p, &lookup);
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(ref, "input_ids");
+    const cJSON *cids = cJSON_GetObjectItemCaseSensitive(ref, "compressed_input_ids");
+    const cJSON *L = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(ref, "layers"), "1");
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(L, "rows");
+    const cJSON *mult = cJSON_GetObjectItemCaseSensitive(L, "multipliers");
+    const uint32_t cols = r ? 0 : ingot_engram_n_cols(&p);
+    for (uint32_t k = 0; !r && k < p.max_ngram; k++)
+        if ((double)p.layers[0].mult[k] != cJSON_GetArrayItem(mult, (int)k)->valuedouble) r = 2;
+    ingot_engram_state *st = NULL;
+    ingot_err err = {0};
+    if (!r && ingot_engram_state_create(&p, &st, &err) != INGOT_OK) r = 3;
+    const int T = cJSON_GetArraySize(ids);
+    for (int t = 0; !r && t < T; t++) {
+        const int64_t id = cJSON_GetArrayItem(ids, t)->valueint;
+        if (ingot_engram_compress_id(lookup, p.vocab, id) != (uint64_t)cJSON_GetArrayItem(cids, t)->valueint) r = 4;
+        uint64_t got[INGOT_ENGRAM_MAX_COLS];
+        ingot_engram_state_push(st, &p, &p.layers[0], lookup, NULL, id, got);
+        const cJSON *want = cJSON_GetArrayItem(rows, t);
+        if ((uint32_t)cJSON_GetArraySize(want) != cols) r = 5;
+        for (uint32_t j = 0; !r && j < cols; j++)
+            if (got[j] != (uint64_t)cJSON_GetArrayItem(want, (int)j)->valuedouble) {
+                fprintf(stderr, "t=%d col %u: %llu vs %.0f\n", t, j, (unsigned long long)got[j],
+                        cJSON_GetArrayItem(want, (int)j)->valuedouble);
+                r = 6;
+            }
+    }
+    if (!r && T != 48) r = 7;
+    ingot_engram_state_free(st);
+    ingot_free(lookup);
+    cJSON_Delete(ref);
+    CHECK_EQ_INT(r, 0);
+    return 0;
+}
+
+INGOT_TEST_MAIN(T(engram_rng_vectors), T(engram_next_prime), T(engram_v41_params), T(engram_demo_primes),
+                T(engram_toy_hash), T(engram_toy_compress), T(engram_normalize_rules),
+                T(engram_metadata_roundtrip), T(engram_lookup_check), T(engram_forward_toy),
+                T(engram_fixture_compress), T(engram_fixture_rows))
