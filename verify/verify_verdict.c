@@ -10,8 +10,8 @@
 
 // Mean KL-divergence ceiling and top-1 agreement floor per preset. The field's
 // measurements (llama.cpp on Llama-3-8B, docs/VERIFY.md): Q8_0 KLD 0.0014 /
-// top-1 97.7 %, Q6_K 0.0045 / 96.2 %, Q4_K_M 0.031 / 91.9 %, Q3_K_M 0.09 /
-// 86.7 %, Q2_K 0.33 / 77 %. Ceilings sit about 4–7× above those means so a
+// top-1 97.7 %, Q6_K 0.0055 / 96.0 %, Q4_K_M 0.031 / 91.9 %, Q3_K_M 0.10,
+// Q2_K 0.45 / 71.1 %. Ceilings sit about 4–7× above those means so a
 // healthy conversion of any model passes while a file one grade worse fails.
 typedef struct threshold_row {
     const char *preset;
