@@ -383,9 +383,10 @@ ingot_status ingot_writer_add_tensor(ingot_writer *w, const char *name, ingot_dt
     INGOT_FAIL_IF(w->n_tensors >= INGOT_CT_MAX_TENSORS, err, INGOT_E_LIMIT, "%s: more than %u tensors", wpath(w),
                   INGOT_CT_MAX_TENSORS);
     uint64_t size;
-    if (ingot_dtype_tensor_bytes(dtype, n_dims, dims, &size, err) != INGOT_OK) {
+    const ingot_status sz = ingot_dtype_tensor_bytes(dtype, n_dims, dims, &size, err);
+    if (sz != INGOT_OK) {
         ingot_err_prefix(err, "%s: tensor '%s'", wpath(w), name);
-        return err ? err->code : INGOT_E_ARG;
+        return sz;
     }
     INGOT_FAIL_IF(!name_set_grow(w) || !grow((void **)&w->tensors, &w->cap_tensors, w->n_tensors + 1,
                                              sizeof *w->tensors),
