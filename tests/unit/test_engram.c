@@ -535,7 +535,129 @@ static int test_engram_fixture_rows(void) {
     return 0;
 }
 
+static float *load_f32(const char *fix, const char *name, size_t want) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s" FIX "%s", fix, name);
+    char *text = NULL;
+    size_t n = 0;
+    if (ingot_file_read_all(path, 64u << 20, &text, &n, NULL) != INGOT_OK) return NULL;
+    if (n != want * sizeof(float)) {
+        ingot_free(text);
+        return NULL;
+    }
+    return (float *)text;
+}
+
+// A fixture tensor by name: F32 data or NULL (with dims checked against want).
+static const void *fixture_tensor(const ingot_checkpoint *ck, const char *name, uint64_t d0, uint64_t d1,
+                                  ingot_dtype dtype) {
+    const int64_t i = ingot_checkpoint_find(ck, name);
+    if (i < 0) return NULL;
+    const ingot_st_tensor *t = ingot_checkpoint_tensor(ck, (size_t)i);
+    if (t->dtype != dtype || t->dims[0] != d0 || (d1 && t->dims[1] != d1)) return NULL;
+    return ingot_checkpoint_tensor_data(ck, (size_t)i);
+}
+
+static int bind_fixture(const ingot_checkpoint *ck, const ingot_engram_params *p, ingot_engram_weights *w) {
+    const uint32_t D = p->d_model, d_mem = ingot_engram_n_cols(p) * p->d_h;
+    const char *pre = "model.layers.1.engram.";
+    char name[256];
+#define TENSOR(suffix, d0, d1) (snprintf(name, sizeof name, "%s%s", pre, suffix), fixture_tensor(ck, name, d0, d1, INGOT_DTYPE_F32))
+    memset(w, 0, sizeof *w);
+    w->table_dtype = INGOT_DTYPE_F32;
+    w->table = TENSOR("multi_head_embedding.embedding.weight", p->layers[0].n_rows, p->d_h);
+    w->table_rows = p->layers[0].n_rows;
+    w->value = (ingot_engram_linear){INGOT_DTYPE_F32, TENSOR("value_proj.weight", D, d_mem),
+                                     TENSOR("value_proj.bias", D, 0), D, d_mem};
+    w->key[0] = (ingot_engram_linear){INGOT_DTYPE_F32, TENSOR("key_projs.0.weight", D, d_mem),
+                                      TENSOR("key_projs.0.bias", D, 0), D, d_mem};
+    w->key_norm[0] = TENSOR("norm1.0.weight", D, 0);
+    w->query_norm[0] = TENSOR("norm2.0.weight", D, 0);
+    w->conv_norm[0] = TENSOR("short_conv.norms.0.weight", D, 0);
+    w->conv_w = TENSOR("short_conv.conv.weight", D, 1);
+#undef TENSOR
+    CHECK(w->table && w->value.w && w->value.b && w->key[0].w && w->key[0].b && w->key_norm[0] && w->query_norm[0] &&
+          w->conv_norm[0] && w->conv_w);
+    // The checkpoint's offsets buffer equals the computed offsets.
+    const int64_t *off = fixture_tensor(ck, "model.layers.1.engram.multi_head_embedding.offsets",
+                                        ingot_engram_n_cols(p), 0, INGOT_DTYPE_I64);
+    CHECK(off);
+    for (uint32_t j = 0; j < ingot_engram_n_cols(p); j++) CHECK_EQ_U64((uint64_t)off[j], p->layers[0].offset[j]);
+    return 0;
+}
+
+static int max_diff(const char *what, const float *a, const float *b, size_t n, double tol) {
+    double worst = 0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fabs((double)a[i] - b[i]) > worst) worst = fabs((double)a[i] - b[i]), at = i;
+    if (worst > tol) {
+        fprintf(stderr, "%s: max |diff| %.3g at %zu (%.7g vs %.7g)\n", what, worst, at, a[at], b[at]);
+        return 1;
+    }
+    return 0;
+}
+
+enum { FX_T = 48, FX_D = 128 };
+
+static int test_engram_fixture_forward(void) {
+    SKIP_WITHOUT_FIXTURES(fix);
+    char path[1024];
+    snprintf(path, sizeof path, "%s" FIX "model.safetensors", fix);
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        printf("skipped: fixture engram/qwen3_moe_engram is absent\n");
+        return INGOT_TEST_SKIP;
+    }
+    ingot_engram_params p;
+    int32_t *lookup = NULL;
+    if (fixture_params(fix, &p, &lookup)) return 1;
+    ingot_err err = {0};
+    ingot_checkpoint *ck = NULL;
+    const ingot_status so = ingot_checkpoint_open(path, &ck, &err);
+    if (so != INGOT_OK) ingot_free(lookup);
+    CHECK_OK(so, &err);
+    static const char *names[] = {"engram_L1_resid_in.f32", "engram_L1_emb.f32",      "engram_L1_value.f32",
+                                  "engram_L1_gate.f32",     "engram_L1_gated_value.f32", "engram_L1_conv_out.f32",
+                                  "engram_L1_out.f32",      "engram_L1_resid_after_engram.f32"};
+    static const size_t widths[] = {FX_D, FX_D, FX_D, 1, FX_D, FX_D, FX_D, FX_D};
+    float *ref[8] = {0}, *got[8] = {0};
+    int r = 0;
+    for (int i = 0; i < 8; i++) {
+        ref[i] = load_f32(fix, names[i], FX_T * widths[i]);
+        got[i] = ingot_calloc(FX_T * widths[i], sizeof(float));
+        if (!ref[i] || !got[i]) r = 1;
+    }
+    ingot_engram_weights w;
+    if (!r) r = bind_fixture(ck, &p, &w);
+    cJSON *tokens = r ? NULL : load_json(fix, "tokens.json");
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(tokens, "input_ids");
+    if (!r && cJSON_GetArraySize(ids) != FX_T) r = 2;
+    ingot_engram_state *st = NULL;
+    if (!r && ingot_engram_state_create(&p, &st, &err) != INGOT_OK) r = 3;
+    for (int t = 0; !r && t < FX_T; t++) {
+        float *x = got[7] + t * FX_D;
+        memcpy(x, ref[0] + t * FX_D, FX_D * sizeof *x);
+        ingot_engram_trace tr = {got[1] + t * FX_D, got[2] + t * FX_D, got[3] + t, got[4] + t * FX_D,
+                                 got[5] + t * FX_D, got[6] + t * FX_D};
+        ingot_engram_state_push(st, &p, &p.layers[0], lookup, &w, cJSON_GetArrayItem(ids, t)->valueint, NULL);
+        if (ingot_engram_forward(st, &p, &w, x, &tr, &err) != INGOT_OK) r = 4;
+    }
+    for (int i = 1; !r && i < 8; i++) r = max_diff(names[i], got[i], ref[i], FX_T * widths[i], 1e-5);
+    ingot_engram_state_free(st);
+    cJSON_Delete(tokens);
+    for (int i = 0; i < 8; i++) {
+        ingot_free(ref[i]);
+        ingot_free(got[i]);
+    }
+    ingot_checkpoint_close(ck);
+    ingot_free(lookup);
+    if (r == 4) fprintf(stderr, "forward: %s\n", err.msg);
+    CHECK_EQ_INT(r, 0);
+    return 0;
+}
+
 INGOT_TEST_MAIN(T(engram_rng_vectors), T(engram_next_prime), T(engram_v41_params), T(engram_demo_primes),
                 T(engram_toy_hash), T(engram_toy_compress), T(engram_normalize_rules),
                 T(engram_metadata_roundtrip), T(engram_lookup_check), T(engram_forward_toy),
-                T(engram_fixture_compress), T(engram_fixture_rows))
+                T(engram_fixture_compress), T(engram_fixture_rows), T(engram_fixture_forward))
