@@ -1,0 +1,654 @@
+// runner/: kernels against naive formulas (rotary, attention, MoE routing,
+// sampling, metrics), then end-to-end against the Hugging Face reference
+// logits, hidden states and expert choices in ../shared/fixtures: every
+// model is converted with `--quant keep` into a temporary folder and run.
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdint.h>
+
+#include "ingot/common.h"
+#include "ingot/convert.h"
+#include "ingot/runner.h"
+#include "ingot_test.h"
+#include "runner_internal.h"
+
+// ---- rotary embeddings --------------------------------------------------------------
+
+// HF apply_rotary_pos_emb with rotate_half, computed in double.
+static void rope_naive_neox(const double *x, double *out, int dim, int pos, double theta) {
+    const int half = dim / 2;
+    for (int i = 0; i < half; i++) {
+        const double a = pos * pow(theta, -2.0 * i / dim);
+        out[i] = x[i] * cos(a) - x[i + half] * sin(a);
+        out[i + half] = x[i + half] * cos(a) + x[i] * sin(a);
+    }
+}
+
+static int test_runner_rope_neox(void) {
+    const int dim = 64;
+    ingot_rope r;
+    ingot_rope_init(&r, dim, 10000.0, false, NULL);
+    float x[64], cs[64];
+    double xd[64], ref[64];
+    for (int pos = 0; pos < 300; pos += 37) {
+        for (int i = 0; i < dim; i++) xd[i] = x[i] = sinf(0.37f * (float)i + (float)pos) * 2.0f;
+        ingot_rope_cos_sin(&r, pos, cs);
+        ingot_rope_apply(&r, x, cs);
+        rope_naive_neox(xd, ref, dim, pos, 10000.0);
+        for (int i = 0; i < dim; i++) CHECK_NEAR(x[i], ref[i], 2e-4 * (1 + pos / 100.0));
+    }
+    return 0;
+}
+
+// Interleaved rotation equals HF DeepSeek's de-interleave + rotate_half up
+// to a permutation shared by q and k, so q·k must agree.
+static int test_runner_rope_interleave(void) {
+    const int dim = 16;
+    ingot_rope r;
+    ingot_rope_init(&r, dim, 10000.0, true, NULL);
+    float q[16], k[16], cs[16];
+    double qd[16], kd[16], qp[16], kp[16], qr[16], kr[16];
+    for (int i = 0; i < dim; i++) {
+        q[i] = cosf(1.3f * (float)i);
+        k[i] = sinf(0.7f * (float)i + 0.2f);
+    }
+    for (int i = 0; i < dim / 2; i++) { // de-interleave: [x0, x2, ..., x1, x3, ...]
+        qp[i] = q[2 * i], qp[i + dim / 2] = q[2 * i + 1];
+        kp[i] = k[2 * i], kp[i + dim / 2] = k[2 * i + 1];
+    }
+    (void)qd, (void)kd;
+    rope_naive_neox(qp, qr, dim, 9, 10000.0);
+    rope_naive_neox(kp, kr, dim, 4, 10000.0);
+    ingot_rope_cos_sin(&r, 9, cs);
+    ingot_rope_apply(&r, q, cs);
+    ingot_rope_cos_sin(&r, 4, cs);
+    ingot_rope_apply(&r, k, cs);
+    double dot_ref = 0, dot = 0;
+    for (int i = 0; i < dim; i++) dot_ref += qr[i] * kr[i], dot += (double)q[i] * k[i];
+    CHECK_NEAR(dot, dot_ref, 1e-5);
+    for (int i = 0; i < dim / 2; i++) CHECK_NEAR(q[2 * i], qr[i], 1e-5);
+    return 0;
+}
+
+// YaRN: pairs rotating fast over the original context keep their frequency,
+// slow pairs are divided by factor; cos/sin carry 0.1·ln(factor) + 1.
+static int test_runner_rope_yarn(void) {
+    const int dim = 64;
+    const ingot_rope_scaling sc = {.kind = INGOT_ROPE_YARN, .factor = 4, .original_max_pos = 4096,
+                                   .beta_fast = 32, .beta_slow = 1};
+    ingot_rope r, plain;
+    ingot_rope_init(&r, dim, 10000.0, false, &sc);
+    ingot_rope_init(&plain, dim, 10000.0, false, NULL);
+    CHECK_NEAR(r.inv_freq[0], plain.inv_freq[0], 1e-9);
+    CHECK_NEAR(r.inv_freq[1], plain.inv_freq[1], 1e-9);
+    CHECK_NEAR(r.inv_freq[dim / 2 - 1], plain.inv_freq[dim / 2 - 1] / 4, 1e-12);
+    for (int i = 1; i < dim / 2; i++) CHECK(r.inv_freq[i] <= r.inv_freq[i - 1]);
+    CHECK_NEAR(r.attn_factor, 0.1 * log(4.0) + 1, 1e-6);
+    // mscale / mscale_all_dim ratio (DeepSeek-V2/V3)
+    const ingot_rope_scaling sc2 = {.kind = INGOT_ROPE_YARN, .factor = 40, .original_max_pos = 4096,
+                                    .beta_fast = 32, .beta_slow = 1, .mscale = 1, .mscale_all_dim = 1};
+    ingot_rope_init(&r, dim, 10000.0, true, &sc2);
+    CHECK_NEAR(r.attn_factor, 1.0, 1e-7);
+    CHECK_NEAR(ingot_yarn_get_mscale(40, 0.707), 0.1 * 0.707 * log(40.0) + 1, 1e-12);
+    CHECK_NEAR(ingot_yarn_get_mscale(1, 0.707), 1.0, 0);
+    return 0;
+}
+
+static int test_runner_rope_linear_llama3(void) {
+    ingot_rope r, plain;
+    ingot_rope_init(&plain, 128, 500000.0, false, NULL);
+    const ingot_rope_scaling lin = {.kind = INGOT_ROPE_LINEAR, .factor = 2};
+    ingot_rope_init(&r, 128, 500000.0, false, &lin);
+    for (int i = 0; i < 64; i++) CHECK_NEAR(r.inv_freq[i], plain.inv_freq[i] / 2, 1e-12);
+    // Llama 3.1: factor 8, low 1, high 4, original 8192
+    const ingot_rope_scaling l3 = {.kind = INGOT_ROPE_LLAMA3, .factor = 8, .original_max_pos = 8192,
+                                   .low_freq_factor = 1, .high_freq_factor = 4};
+    ingot_rope_init(&r, 128, 500000.0, false, &l3);
+    for (int i = 0; i < 64; i++) {
+        const double wl = 2 * M_PI / plain.inv_freq[i];
+        if (wl < 8192 / 4.0) CHECK_NEAR(r.inv_freq[i], plain.inv_freq[i], 1e-9);        // high frequency kept
+        else if (wl > 8192 / 1.0) CHECK_NEAR(r.inv_freq[i], plain.inv_freq[i] / 8, 1e-9); // low divided
+        else CHECK(r.inv_freq[i] < plain.inv_freq[i] && r.inv_freq[i] > plain.inv_freq[i] / 8);
+    }
+    return 0;
+}
+
+// ---- attention ------------------------------------------------------------------------
+
+static int test_runner_attention_naive(void) {
+    enum { N = 7, D = 8, S = 11 }; // keys in a cache with row stride S
+    float q[D], keys[N * S], vals[N * S], scores[N], out[D];
+    for (int i = 0; i < D; i++) q[i] = 0.3f * (float)i - 1;
+    for (int j = 0; j < N * S; j++) keys[j] = sinf((float)j), vals[j] = cosf(0.5f * (float)j);
+    for (int first = 0; first < 3; first++) {
+        const float scale = 0.35f;
+        ingot_attend_head(q, keys, S, vals, S, first, N, D, D, scale, scores, out);
+        double w[N], sum = 0, mx = -1e30;
+        for (int j = first; j < N; j++) {
+            double s = 0;
+            for (int i = 0; i < D; i++) s += (double)q[i] * keys[j * S + i];
+            w[j] = s * scale;
+            mx = w[j] > mx ? w[j] : mx;
+        }
+        for (int j = first; j < N; j++) sum += (w[j] = exp(w[j] - mx));
+        for (int d = 0; d < D; d++) {
+            double o = 0;
+            for (int j = first; j < N; j++) o += w[j] / sum * vals[j * S + d];
+            CHECK_NEAR(out[d], o, 1e-6);
+        }
+    }
+    return 0;
+}
+
+static int test_runner_rmsnorm(void) {
+    const float x[4] = {1, -2, 3, 0.5f}, w[4] = {1, 2, 0.5f, -1};
+    float y[4];
+    ingot_rmsnorm(y, x, w, 4, 1e-6f);
+    const double r = 1 / sqrt((1 + 4 + 9 + 0.25) / 4 + 1e-6);
+    for (int i = 0; i < 4; i++) CHECK_NEAR(y[i], x[i] * r * w[i], 1e-6);
+    return 0;
+}
+
+// ---- MoE routing -----------------------------------------------------------------------
+
+static int test_runner_moe_softmax_topk(void) {
+    const float logits[4] = {1, 2, 3, 0};
+    int32_t idx[2];
+    float w[2], scratch[64];
+    const double z = exp(1) + exp(2) + exp(3) + exp(0);
+    ingot_route_params p = {.n_expert = 4, .k = 2, .scale = 1};
+    ingot_moe_route(&p, logits, idx, w, scratch); // Qwen-MoE norm_topk_prob false, OLMoE
+    CHECK_EQ_INT(idx[0], 2);
+    CHECK_EQ_INT(idx[1], 1);
+    CHECK_NEAR(w[0], exp(3) / z, 1e-6);
+    CHECK_NEAR(w[1], exp(2) / z, 1e-6);
+    p.norm = true; // Qwen3-MoE; Mixtral: softmax over the top-k logits is the same thing
+    ingot_moe_route(&p, logits, idx, w, scratch);
+    CHECK_NEAR(w[0], exp(3) / (exp(3) + exp(2)), 1e-6);
+    CHECK_NEAR(w[0] + w[1], 1.0, 1e-6);
+    return 0;
+}
+
+// DeepSeek-V3: sigmoid scores, bias for selection only, 2 groups scored by
+// the sum of their top-2, one group kept, weights renormalised then scaled.
+static int test_runner_moe_deepseek_v3(void) {
+    const float logits[8] = {2.0f, 1.9f, -3, -3, 1.0f, 0.9f, 0.8f, 0.7f};
+    const float bias[8] = {0, 0, 0, 0, 0.8f, 0.8f, 0, 0};
+    int32_t idx[2];
+    float w[2], scratch[64];
+    ingot_route_params p = {.n_expert = 8, .k = 2, .sigmoid = true, .norm = true, .scale = 2.5f,
+                            .n_group = 2, .topk_group = 1, .group_mode = 2, .bias = bias};
+    ingot_moe_route(&p, logits, idx, w, scratch);
+    // group 0 top-2 sum: σ(2)+σ(1.9) ≈ 1.75; group 1: σ(1)+0.8 + σ(.9)+0.8 ≈ 3.04 → group 1
+    CHECK_EQ_INT(idx[0], 4);
+    CHECK_EQ_INT(idx[1], 5);
+    const double s4 = 1 / (1 + exp(-1.0)), s5 = 1 / (1 + exp(-0.9));
+    CHECK_NEAR(w[0], s4 / (s4 + s5) * 2.5, 1e-5);
+    CHECK_NEAR(w[1], s5 / (s4 + s5) * 2.5, 1e-5);
+    // Without the bias, group 0 wins.
+    p.bias = NULL;
+    ingot_moe_route(&p, logits, idx, w, scratch);
+    CHECK_EQ_INT(idx[0], 0);
+    CHECK_EQ_INT(idx[1], 1);
+    return 0;
+}
+
+// DeepSeek-V2 group_limited_greedy: group score = max softmax score; no renorm.
+static int test_runner_moe_deepseek_v2_groups(void) {
+    const float logits[6] = {3, -5, -5, 2.5f, 2.4f, 2.3f};
+    int32_t idx[2];
+    float w[2], scratch[64];
+    ingot_route_params p = {.n_expert = 6, .k = 2, .scale = 1.5f, .n_group = 2, .topk_group = 1, .group_mode = 1};
+    ingot_moe_route(&p, logits, idx, w, scratch);
+    // group max: group 0 = e0 (3) > group 1 = e3 (2.5), so only group 0 is
+    // open; its second pick is e1 or e2 (equal), the first of them.
+    CHECK_EQ_INT(idx[0], 0);
+    CHECK_EQ_INT(idx[1], 1);
+    double z = 0;
+    for (int i = 0; i < 6; i++) z += exp(logits[i]);
+    CHECK_NEAR(w[0], exp(3) / z * 1.5, 1e-6);
+    p.n_group = 1; // greedy
+    ingot_moe_route(&p, logits, idx, w, scratch);
+    CHECK_EQ_INT(idx[0], 0);
+    CHECK_EQ_INT(idx[1], 3);
+    return 0;
+}
+
+// ---- sampling and metrics -------------------------------------------------------------
+
+static int test_runner_sampler(void) {
+    float logits[100];
+    for (int i = 0; i < 100; i++) logits[i] = sinf((float)i * 0.77f) * 3;
+    const int32_t best = ingot_argmax(logits, 100);
+    ingot_err err = {0};
+    ingot_sampler *s = NULL;
+    ingot_sampler_params p = {.temperature = 0};
+    CHECK_OK(ingot_sampler_create(100, &p, &s, &err), &err);
+    CHECK_EQ_INT(ingot_sampler_sample(s, logits), best);
+    ingot_sampler_free(s);
+    p = (ingot_sampler_params){.temperature = 1.0f, .top_k = 1, .top_p = 1, .seed = 5};
+    CHECK_OK(ingot_sampler_create(100, &p, &s, &err), &err);
+    for (int i = 0; i < 20; i++) CHECK_EQ_INT(ingot_sampler_sample(s, logits), best);
+    ingot_sampler_free(s);
+    // same seed, same sequence; top-k 5 stays within the 5 largest
+    int32_t a[50], b[50];
+    for (int run = 0; run < 2; run++) {
+        p = (ingot_sampler_params){.temperature = 1.5f, .top_k = 5, .top_p = 0.95f, .seed = 42};
+        CHECK_OK(ingot_sampler_create(100, &p, &s, &err), &err);
+        for (int i = 0; i < 50; i++) (run ? b : a)[i] = ingot_sampler_sample(s, logits);
+        ingot_sampler_free(s);
+    }
+    for (int i = 0; i < 50; i++) {
+        CHECK_EQ_INT(a[i], b[i]);
+        int larger = 0;
+        for (int j = 0; j < 100; j++) larger += logits[j] > logits[a[i]];
+        CHECK(larger < 5);
+    }
+    return 0;
+}
+
+static int test_runner_metrics(void) {
+    const float base[3] = {1, 2, 3}, same[3] = {1, 2, 3}, other[3] = {3, 2, 1};
+    float scratch[6], kld[4], dp[4];
+    ingot_metrics mt = {.kld = kld, .dp = dp, .cap = 4};
+    ingot_metrics_add(&mt, same, base, 3, 2, scratch);
+    ingot_metrics_add(&mt, other, base, 3, 2, scratch);
+    ingot_metrics_summary sum;
+    ingot_metrics_summarize(&mt, &sum);
+    const double z = exp(1) + exp(2) + exp(3);
+    const double pb[3] = {exp(1) / z, exp(2) / z, exp(3) / z};
+    double k2 = 0; // KL(base || other): other's probabilities are base's reversed
+    for (int i = 0; i < 3; i++) k2 += pb[i] * log(pb[i] / pb[2 - i]);
+    CHECK_NEAR(sum.kld_mean, k2 / 2, 1e-6);
+    CHECK_NEAR(sum.kld_max, k2, 1e-6);
+    CHECK_NEAR(sum.same_top, 0.5, 0);
+    CHECK_NEAR(sum.ppl_base, 1 / pb[2], 1e-5);
+    CHECK_NEAR(sum.ppl, exp(-(log(pb[2]) + log(pb[0])) / 2), 1e-5);
+    CHECK_NEAR(sum.rms_dp, sqrt((pb[0] - pb[2]) * (pb[0] - pb[2]) / 2), 1e-6);
+    const float sorted[5] = {0, 1, 2, 3, 4};
+    CHECK_NEAR(ingot_percentile_sorted(sorted, 5, 50), 2, 0);
+    CHECK_NEAR(ingot_percentile_sorted(sorted, 5, 99), 3.96, 1e-6);
+    return 0;
+}
+
+// ---- end-to-end against the fixtures --------------------------------------------------
+
+// Reference: n_seq sequences of len tokens and their [len, vocab] logits.
+typedef struct ref_data {
+    int n_seq, len, vocab;
+    int32_t *tokens;    // [n_seq, len]
+    float *logits;      // [n_seq, len, vocab]
+} ref_data;
+
+static void ref_free(ref_data *r) {
+    free(r->tokens);
+    free(r->logits);
+    memset(r, 0, sizeof *r);
+}
+
+static char *slurp(const char *path, size_t *n) {
+    char *buf = NULL;
+    ingot_err err = {0};
+    if (ingot_file_read_all(path, (size_t)1 << 30, &buf, n, &err)) return NULL;
+    return buf;
+}
+
+static cJSON *json_load(const char *path) {
+    size_t n = 0;
+    char *text = slurp(path, &n);
+    cJSON *j = text ? cJSON_ParseWithLength(text, n) : NULL;
+    ingot_free(text);
+    return j;
+}
+
+// Fill a flat float array from a nested JSON array, in order.
+static size_t flatten(const cJSON *a, float *out, size_t at) {
+    const cJSON *e;
+    cJSON_ArrayForEach(e, a) {
+        if (cJSON_IsArray(e)) at = flatten(e, out, at);
+        else if (out) out[at++] = (float)e->valuedouble;
+        else at++;
+    }
+    return at;
+}
+
+static int ref_alloc(ref_data *r, const cJSON *tokens, const cJSON *logits, int n_seq) {
+    r->n_seq = n_seq;
+    const size_t n_tok = flatten(tokens, NULL, 0), n_log = flatten(logits, NULL, 0);
+    r->len = (int)(n_tok / (size_t)n_seq);
+    if (!r->len || n_log % n_tok) return 1;
+    r->vocab = (int)(n_log / n_tok);
+    float *tf = malloc(n_tok * sizeof *tf);
+    r->tokens = malloc(n_tok * sizeof *r->tokens);
+    r->logits = malloc(n_log * sizeof *r->logits);
+    flatten(tokens, tf, 0);
+    flatten(logits, r->logits, 0);
+    for (size_t i = 0; i < n_tok; i++) r->tokens[i] = (int32_t)tf[i];
+    free(tf);
+    return 0;
+}
+
+// hf/<name>[/bf16]: tokens.json + logits.f32.
+static int ref_load_hf(const char *dir, const char *ref_dir, ref_data *r) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tokens.json", dir);
+    cJSON *tj = json_load(path);
+    if (!tj) return 1;
+    const cJSON *ids = cJSON_GetObjectItem(tj, "input_ids");
+    r->n_seq = 1;
+    r->len = cJSON_GetArraySize(ids);
+    r->tokens = malloc((size_t)r->len * sizeof *r->tokens);
+    for (int i = 0; i < r->len; i++) r->tokens[i] = cJSON_GetArrayItem(ids, i)->valueint;
+    cJSON_Delete(tj);
+    snprintf(path, sizeof path, "%s/logits.f32", ref_dir);
+    size_t n = 0;
+    char *raw = slurp(path, &n);
+    if (!raw || n % ((size_t)r->len * 4)) return 1;
+    r->vocab = (int)(n / 4 / (size_t)r->len);
+    r->logits = malloc(n);
+    memcpy(r->logits, raw, n);
+    ingot_free(raw);
+    return 0;
+}
+
+static int ref_load_thirdparty(const char *path, ref_data *r) {
+    cJSON *j = json_load(path);
+    if (!j) return 1;
+    int rc = 1;
+    const cJSON *seqs = cJSON_GetObjectItem(j, "sequences"), *ids = cJSON_GetObjectItem(j, "input_ids");
+    if (seqs) rc = ref_alloc(r, seqs, cJSON_GetObjectItem(j, "logits"), cJSON_GetArraySize(seqs));
+    else if (ids) rc = ref_alloc(r, ids, cJSON_GetObjectItem(j, "hf_logits"), 1);
+    cJSON_Delete(j);
+    return rc;
+}
+
+// Convert src with a preset into the test's temp dir; returns the path.
+static const char *convert_to_tmp(const char *src, const char *preset, ingot_err *err) {
+    static char out[512];
+    snprintf(out, sizeof out, "%s/model-%s.ingot", ingot_test_tmpdir(), preset);
+    ingot_convert_opts o = {.src = src, .dst = out, .preset = preset, .n_threads = 2, .force = true};
+    ingot_log_set(NULL, NULL);
+    return ingot_convert(&o, NULL, err) ? NULL : out;
+}
+
+typedef struct run_opts {
+    bool one_by_one;       // decode every token separately (KV cache path)
+    ingot_mla_mode mla;
+    float *hidden;         // capture
+    int32_t *experts;
+} run_opts;
+
+// Run every reference sequence; logits out [n_seq, len, vocab].
+static int run_model(const char *path, const ref_data *r, const run_opts *ro, float *out) {
+    ingot_err err = {0};
+    ingot_model *m = NULL;
+    ingot_pool *pool = NULL;
+    ingot_state *s = NULL;
+    CHECK_OK(ingot_model_open(path, &m, &err), &err);
+    CHECK_EQ_INT(ingot_model_get_config(m)->n_vocab, r->vocab);
+    CHECK_OK(ingot_pool_create(2, &pool, &err), &err);
+    CHECK_OK(ingot_state_create(m, r->len, r->len, pool, &s, &err), &err);
+    ingot_state_set_mla_mode(s, ro->mla);
+    for (int q = 0; q < r->n_seq; q++) {
+        const int32_t *tok = r->tokens + (size_t)q * r->len;
+        float *dst = out + (size_t)q * r->len * r->vocab;
+        ingot_state_reset(s);
+        if (ro->one_by_one) {
+            for (int t = 0; t < r->len; t++) {
+                CHECK_OK(ingot_model_forward(m, s, tok + t, 1, t, 0, &err), &err);
+                memcpy(dst + (size_t)t * r->vocab, ingot_state_logits(s, NULL), (size_t)r->vocab * sizeof(float));
+            }
+        } else {
+            ingot_state_set_capture(s, q == 0 ? ro->hidden : NULL, q == 0 ? ro->experts : NULL, NULL);
+            CHECK_OK(ingot_model_forward(m, s, tok, r->len, 0, INGOT_FORWARD_ALL_LOGITS, &err), &err);
+            memcpy(dst, ingot_state_logits(s, NULL), (size_t)r->len * r->vocab * sizeof(float));
+        }
+    }
+    ingot_state_free(s);
+    ingot_pool_free(pool);
+    ingot_model_close(m);
+    return 0;
+}
+
+static double max_abs_diff(const float *a, const float *b, size_t n) {
+    double mx = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double d = fabs((double)a[i] - b[i]);
+        mx = d > mx || isnan(d) ? d : mx;
+    }
+    return mx;
+}
+
+static int top1_agree(const float *a, const float *b, int rows, int vocab) {
+    int same = 0;
+    for (int t = 0; t < rows; t++)
+        same += ingot_argmax(a + (size_t)t * vocab, vocab) == ingot_argmax(b + (size_t)t * vocab, vocab);
+    return same;
+}
+
+// The fixture's routing.json: per MoE layer, the k experts of every token.
+static int check_routing(const char *dir, const int32_t *experts, int n_layer, int len, int k) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/routing.json", dir);
+    cJSON *j = json_load(path);
+    if (!j) return 0; // dense model
+    const cJSON *layer;
+    int n_checked = 0;
+    cJSON_ArrayForEach(layer, cJSON_GetObjectItem(j, "layers")) {
+        const char *mod = cJSON_GetObjectItem(layer, "module")->valuestring;
+        const int l = atoi(strstr(mod, "layers.") + 7);
+        CHECK(l >= 0 && l < n_layer);
+        const cJSON *ex = cJSON_GetObjectItem(layer, "experts");
+        CHECK_EQ_INT(cJSON_GetArraySize(ex), len);
+        for (int t = 0; t < len; t++) {
+            const cJSON *want = cJSON_GetArrayItem(ex, t);
+            CHECK_EQ_INT(cJSON_GetArraySize(want), k);
+            for (int a = 0; a < k; a++) { // same set, any order
+                const int e = cJSON_GetArrayItem(want, a)->valueint;
+                int found = 0;
+                for (int b = 0; b < k; b++) found |= experts[((size_t)l * len + t) * k + b] == e;
+                CHECK_MSG(found, "layer %d token %d: expert %d chosen by HF is missing", l, t, e);
+            }
+        }
+        n_checked++;
+    }
+    cJSON_Delete(j);
+    CHECK(n_checked > 0);
+    return 0;
+}
+
+// hf/<name>: logits, top-1, hidden states and routing against the reference.
+static int check_hf(const char *name, bool bf16) {
+    SKIP_WITHOUT_FIXTURES(fx);
+    char dir[512], src[600];
+    snprintf(dir, sizeof dir, "%s/hf/%s", fx, name);
+    snprintf(src, sizeof src, "%s%s", dir, bf16 ? "/bf16" : "");
+    ref_data r = {0};
+    CHECK_MSG(!ref_load_hf(dir, src, &r), "cannot read the reference of %s", src);
+    ingot_err err = {0};
+    const char *path = convert_to_tmp(src, "keep", &err);
+    CHECK_MSG(path, "convert %s: %s", src, err.msg);
+    ingot_model *m = NULL;
+    CHECK_OK(ingot_model_open(path, &m, &err), &err);
+    const ingot_model_config c = *ingot_model_get_config(m);
+    ingot_model_close(m);
+    const int k = c.n_expert_used > 0 ? c.n_expert_used : 1;
+    float *logits = malloc((size_t)r.len * r.vocab * sizeof(float));
+    float *hidden = malloc((size_t)(c.n_layer + 1) * r.len * c.n_embd * sizeof(float));
+    int32_t *experts = malloc((size_t)c.n_layer * r.len * k * sizeof(int32_t));
+    run_opts ro = {.hidden = hidden, .experts = experts};
+    CHECK(!run_model(path, &r, &ro, logits));
+    const double err_logits = max_abs_diff(logits, r.logits, (size_t)r.len * r.vocab);
+    printf("%s%s: max |logit error| %.3g, top-1 %d/%d\n", name, bf16 ? " (bf16)" : "", err_logits,
+           top1_agree(logits, r.logits, r.len, r.vocab), r.len);
+    CHECK_MSG(err_logits <= 1e-3, "%s: max logit error %g", src, err_logits);
+    CHECK_EQ_INT(top1_agree(logits, r.logits, r.len, r.vocab), r.len);
+    // hidden states: [L+1, T, E]
+    char hpath[700];
+    snprintf(hpath, sizeof hpath, "%s/hidden_states.f32", src);
+    size_t hn = 0;
+    char *href = slurp(hpath, &hn);
+    if (href) {
+        CHECK_EQ_U64(hn, (size_t)(c.n_layer + 1) * r.len * c.n_embd * 4);
+        for (int l = 0; l <= c.n_layer; l++) {
+            const size_t sz = (size_t)r.len * c.n_embd, off = (size_t)l * sz;
+            double scale = 1;
+            for (size_t i = 0; i < sz; i++) scale = fmax(scale, fabs(((float *)href)[off + i]));
+            const double d = max_abs_diff(hidden + off, (float *)href + off, sz);
+            CHECK_MSG(d <= 1e-4 * scale, "%s: hidden state %d differs by %g (scale %g)", src, l, d, scale);
+        }
+        ingot_free(href);
+    }
+    if (c.n_expert_used > 0) CHECK(!check_routing(dir, experts, c.n_layer, r.len, k));
+    free(logits);
+    free(hidden);
+    free(experts);
+    ref_free(&r);
+    return 0;
+}
+
+static int test_runner_hf_llama(void) { return check_hf("llama", false); }
+static int test_runner_hf_llama_bf16(void) { return check_hf("llama", true); }
+static int test_runner_hf_qwen3(void) { return check_hf("qwen3", false); }
+static int test_runner_hf_qwen3_bf16(void) { return check_hf("qwen3", true); }
+static int test_runner_hf_qwen3_moe(void) { return check_hf("qwen3_moe", false); }
+static int test_runner_hf_qwen3_moe_bf16(void) { return check_hf("qwen3_moe", true); }
+static int test_runner_hf_mixtral(void) { return check_hf("mixtral", false); }
+static int test_runner_hf_mixtral_bf16(void) { return check_hf("mixtral", true); }
+static int test_runner_hf_deepseek_v3(void) { return check_hf("deepseek_v3", false); }
+static int test_runner_hf_deepseek_v3_bf16(void) { return check_hf("deepseek_v3", true); }
+
+// thirdparty/<dir>: reference logits only (float64 references).
+static int check_thirdparty(const char *dir, const char *ref) {
+    SKIP_WITHOUT_FIXTURES(fx);
+    char src[512], rpath[700];
+    snprintf(src, sizeof src, "%s/thirdparty/%s", fx, dir);
+    snprintf(rpath, sizeof rpath, "%s/%s", src, ref);
+    ref_data r = {0};
+    CHECK_MSG(!ref_load_thirdparty(rpath, &r), "cannot read %s", rpath);
+    ingot_err err = {0};
+    const char *path = convert_to_tmp(src, "keep", &err);
+    CHECK_MSG(path, "convert %s: %s", src, err.msg);
+    const size_t n = (size_t)r.n_seq * r.len * r.vocab;
+    float *logits = malloc(n * sizeof(float));
+    const run_opts ro = {0};
+    CHECK(!run_model(path, &r, &ro, logits));
+    const double d = max_abs_diff(logits, r.logits, n);
+    const int same = top1_agree(logits, r.logits, r.n_seq * r.len, r.vocab);
+    printf("%s: max |logit error| %.3g, top-1 %d/%d\n", dir, d, same, r.n_seq * r.len);
+    CHECK_MSG(d <= 1e-3, "%s: max logit error %g", dir, d);
+    CHECK_EQ_INT(same, r.n_seq * r.len);
+    free(logits);
+    ref_free(&r);
+    return 0;
+}
+
+#define THIRDPARTY(fn, dir, ref) \
+    static int test_runner_tp_##fn(void) { return check_thirdparty(dir, ref); }
+THIRDPARTY(dense_llama, "neuralapi/dense_llama", "reference_logits.json")
+THIRDPARTY(dense_qwen3, "neuralapi/dense_qwen3", "reference_logits.json")
+THIRDPARTY(dense_smollm2, "neuralapi/dense_smollm2", "reference_logits.json")
+THIRDPARTY(llama_sharded, "neuralapi/llama_sharded", "reference_logits.json")
+THIRDPARTY(mixtral, "neuralapi/mixtral", "reference_logits.json")
+THIRDPARTY(olmoe, "neuralapi/olmoe", "reference_logits.json")
+THIRDPARTY(qwen3_moe, "neuralapi/qwen3_moe", "reference_logits.json")
+THIRDPARTY(qwen3_moe_mixed, "neuralapi/qwen3_moe_mixed", "reference_logits.json")
+THIRDPARTY(qwen3_moe_window, "neuralapi/qwen3_moe_window", "reference_logits.json")
+THIRDPARTY(deepseek_v2, "neuralapi/deepseek_v2", "reference_logits.json")
+THIRDPARTY(deepseek_v2_yarn, "neuralapi/deepseek_v2_yarn", "reference_logits.json")
+THIRDPARTY(qwen_moe_tiny, "atenia/qwen_moe_tiny", "reference_qwen_moe_tiny.json")
+THIRDPARTY(qwen_scale, "atenia/qwen_scale", "reference_qwen_scale.json")
+THIRDPARTY(full_mixtral, "atenia/full_mixtral", "reference_full_mixtral.json")
+THIRDPARTY(gqa_mixtral, "atenia/gqa_mixtral", "reference_gqa_mixtral.json")
+THIRDPARTY(mixtral_scale, "atenia/mixtral_scale", "reference_mixtral_scale.json")
+THIRDPARTY(deepseek_full, "atenia/deepseek_full", "reference_deepseek_full.json")
+THIRDPARTY(deepseek_scale, "atenia/deepseek_scale", "reference_deepseek_scale.json")
+THIRDPARTY(deepseek_v2lite_mla0, "atenia/deepseek_v2lite_mla0", "reference_deepseek_v2lite_mla0.json")
+
+static const char *const k_hf_models[] = {"llama", "qwen3", "qwen3_moe", "mixtral", "deepseek_v3"};
+
+// Feeding the ids one at a time (KV cache; MLA in its absorbed form) gives
+// the logits of the whole prompt at once (MLA naive).
+static int test_runner_kv_cache(void) {
+    SKIP_WITHOUT_FIXTURES(fx);
+    for (size_t i = 0; i < sizeof k_hf_models / sizeof *k_hf_models; i++) {
+        char dir[512];
+        snprintf(dir, sizeof dir, "%s/hf/%s", fx, k_hf_models[i]);
+        ref_data r = {0};
+        CHECK(!ref_load_hf(dir, dir, &r));
+        ingot_err err = {0};
+        const char *path = convert_to_tmp(dir, "keep", &err);
+        CHECK_MSG(path, "convert %s: %s", dir, err.msg);
+        const size_t n = (size_t)r.len * r.vocab;
+        float *whole = malloc(n * sizeof(float)), *step = malloc(n * sizeof(float));
+        const run_opts a = {.mla = INGOT_MLA_NAIVE}, b = {.one_by_one = true, .mla = INGOT_MLA_AUTO};
+        CHECK(!run_model(path, &r, &a, whole));
+        CHECK(!run_model(path, &r, &b, step));
+        const double d = max_abs_diff(whole, step, n);
+        printf("%s: prompt vs one token at a time: max |difference| %.3g\n", k_hf_models[i], d);
+        CHECK_MSG(d <= 1e-4, "%s: %g", k_hf_models[i], d);
+        free(whole);
+        free(step);
+        ref_free(&r);
+    }
+    return 0;
+}
+
+// MLA: the absorbed form over a whole prompt equals the naive form.
+static int test_runner_mla_absorbed(void) {
+    SKIP_WITHOUT_FIXTURES(fx);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/hf/deepseek_v3", fx);
+    ref_data r = {0};
+    CHECK(!ref_load_hf(dir, dir, &r));
+    ingot_err err = {0};
+    const char *path = convert_to_tmp(dir, "keep", &err);
+    CHECK_MSG(path, "convert: %s", err.msg);
+    const size_t n = (size_t)r.len * r.vocab;
+    float *got = malloc(n * sizeof(float));
+    const run_opts ro = {.mla = INGOT_MLA_ABSORBED};
+    CHECK(!run_model(path, &r, &ro, got));
+    const double d = max_abs_diff(got, r.logits, n);
+    CHECK_MSG(d <= 1e-3, "absorbed MLA: max logit error %g", d);
+    free(got);
+    ref_free(&r);
+    return 0;
+}
+
+// q8_0 conversion keeps the reference's top-1 at ≥ 95% of positions.
+static int test_runner_q8_0_top1(void) {
+    SKIP_WITHOUT_FIXTURES(fx);
+    for (size_t i = 0; i < sizeof k_hf_models / sizeof *k_hf_models; i++) {
+        char dir[512];
+        snprintf(dir, sizeof dir, "%s/hf/%s", fx, k_hf_models[i]);
+        ref_data r = {0};
+        CHECK(!ref_load_hf(dir, dir, &r));
+        ingot_err err = {0};
+        const char *path = convert_to_tmp(dir, "q8_0", &err);
+        CHECK_MSG(path, "convert %s: %s", dir, err.msg);
+        float *got = malloc((size_t)r.len * r.vocab * sizeof(float));
+        const run_opts ro = {0};
+        CHECK(!run_model(path, &r, &ro, got));
+        const int same = top1_agree(got, r.logits, r.len, r.vocab);
+        printf("%s q8_0: top-1 %d/%d, max |logit error| %.3g\n", k_hf_models[i], same, r.len,
+               max_abs_diff(got, r.logits, (size_t)r.len * r.vocab));
+        CHECK_MSG(same * 100 >= 95 * r.len, "%s: top-1 agreement %d/%d", k_hf_models[i], same, r.len);
+        free(got);
+        ref_free(&r);
+    }
+    return 0;
+}
+
+INGOT_TEST_MAIN(T(runner_rope_neox), T(runner_rope_interleave), T(runner_rope_yarn), T(runner_rope_linear_llama3),
+                T(runner_attention_naive), T(runner_rmsnorm), T(runner_moe_softmax_topk),
+                T(runner_moe_deepseek_v3), T(runner_moe_deepseek_v2_groups), T(runner_sampler), T(runner_metrics),
+                T(runner_hf_llama), T(runner_hf_llama_bf16), T(runner_hf_qwen3), T(runner_hf_qwen3_bf16),
+                T(runner_hf_qwen3_moe), T(runner_hf_qwen3_moe_bf16), T(runner_hf_mixtral),
+                T(runner_hf_mixtral_bf16), T(runner_hf_deepseek_v3), T(runner_hf_deepseek_v3_bf16),
+                T(runner_tp_dense_llama), T(runner_tp_dense_qwen3), T(runner_tp_dense_smollm2),
+                T(runner_tp_llama_sharded), T(runner_tp_mixtral), T(runner_tp_olmoe), T(runner_tp_qwen3_moe),
+                T(runner_tp_qwen3_moe_mixed), T(runner_tp_qwen3_moe_window), T(runner_tp_deepseek_v2),
+                T(runner_tp_deepseek_v2_yarn), T(runner_tp_qwen_moe_tiny), T(runner_tp_qwen_scale),
+                T(runner_tp_full_mixtral), T(runner_tp_gqa_mixtral), T(runner_tp_mixtral_scale),
+                T(runner_tp_deepseek_full), T(runner_tp_deepseek_scale), T(runner_tp_deepseek_v2lite_mla0),
+                T(runner_kv_cache), T(runner_mla_absorbed), T(runner_q8_0_top1))
