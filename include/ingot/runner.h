@@ -143,6 +143,15 @@ int32_t ingot_sampler_sample(ingot_sampler *s, const float *logits);
 int32_t ingot_argmax(const float *x, int n);
 bool ingot_model_is_eos(const ingot_model *m, int32_t token);
 
+// ---- token ids -------------------------------------------------------------------
+
+// Parse token ids from `spec`: a path to a JSON file holding an array of ids
+// (or an object with an "input_ids" or "tokens" array, the fixtures' form),
+// or else a comma-separated list ("1,2,3").
+// *out is heap memory (free with ingot_free), *n its length (≥ 1).
+// @return INGOT_OK, INGOT_E_IO, INGOT_E_FORMAT (not ids, or an id < 0), INGOT_E_NOMEM.
+ingot_status ingot_tokens_parse(const char *spec, int32_t **out /* out */, size_t *n /* out */, ingot_err *err);
+
 // ---- metrics (perplexity, KL-divergence against a base run) -------------------
 // Definitions follow llama.cpp llama-perplexity (KLD PR #5076, #5081).
 
