@@ -135,8 +135,9 @@ size_t ingot_model_desc_n_tensors(const ingot_model_desc *m);
 const ingot_desc_tensor *ingot_model_desc_tensor(const ingot_model_desc *m, size_t i);
 // Index of the output tensor with this canonical name, or -1.
 int64_t ingot_model_desc_find_tensor(const ingot_model_desc *m, const char *name);
-// Source tensors that no output uses (unexpected extras, dropped tied
-// lm_head); checkpoint indices, borrowed.
+// Unexpected source tensors that no output uses (checkpoint indices). A
+// stored lm_head under tied embeddings and `rotary_emb.inv_freq` buffers are
+// dropped silently and not listed.
 size_t ingot_model_desc_n_extra(const ingot_model_desc *m);
 size_t ingot_model_desc_extra(const ingot_model_desc *m, size_t i);
 // The `hparams` and `layers` members of docs/MODEL.md as JSON text
@@ -160,12 +161,12 @@ typedef struct ingot_convert_opts {
     const char *src;              // folder, .safetensors file or archive
     const char *dst;              // output .ingot; may be NULL with dry_run
     const char *config_path;      // config.json to use instead of the source's (NULL: the source's)
-    const char *preset;           // "keep", "f16", "bf16", "q8_0", "q4_k_m", ... (NULL: "q8_0")
-    const char *const *overrides; // "REGEX=TYPE" rules, applied in order after the preset
+    const char *preset;           // a preset of include/ingot/quant_policy.h: "keep", "q8_0", "q4_k_m", ... (NULL: "q8_0")
+    const char *const *overrides; // "REGEX=TYPE" rules; the first that matches a canonical name wins
     size_t n_overrides;
     uint64_t target_size;         // total tensor bytes to aim for (0: none)
     double target_bpw;            // bits per weight to aim for (0: none)
-    const char *imatrix_path;     // importance matrix file (NULL: none)
+    const char *imatrix_path;     // importance matrix file, format of quant_policy.h (NULL: none)
     int n_threads;                // ≤ 0: all online CPUs
     bool dry_run;                 // plan only, write nothing
     bool force;                   // replace an existing dst
@@ -179,10 +180,14 @@ typedef struct ingot_convert_opts {
 // One planned output tensor.
 typedef struct ingot_convert_plan_item {
     char name[96];                // canonical name
-    char source[160];             // source tensor name
+    char source[160];             // source tensor name ("...gate_up_proj[3].up" for a packed slice)
+    ingot_dtype src_type;         // source type (f8_e4m3_b128 for FP8 with block scales)
     ingot_dtype type;             // chosen type
+    uint32_t n_dims;
+    uint64_t dims[INGOT_MAX_DIMS];
     uint64_t n_elements;
     uint64_t bytes;               // bytes in the .ingot
+    char reason[192];             // why the policy chose the type
 } ingot_convert_plan_item;
 
 typedef struct ingot_convert_report {

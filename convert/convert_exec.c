@@ -1,0 +1,385 @@
+// convert/: the data phase. Every output tensor is cut into independent
+// units (a byte range to copy, or a band of rows to decode and quantize);
+// units run on the thread pool and each writes its bytes at its planned
+// offset, so the output is byte-identical for any thread count. Memory per
+// thread is one band (INGOT_CONVERT_UNIT_ELEMS floats plus its encoded
+// form), whatever the model size. Mapped sources drop the pages of each band
+// once it is written, so resident memory does not grow with the model.
+// Archive sources are streamed tensor by tensor (ingot_checkpoint_foreach);
+// an FP8 weight and its scale tensor are paired by holding a copy of the
+// one that arrives first.
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "convert_exec.h"
+#include "ingot/quantize.h"
+
+#define UNIT_ELEMS (512u * 1024u)       // floats per row band
+#define UNIT_COPY_BYTES (8u << 20)      // bytes per copy unit
+
+// ---- decoding -------------------------------------------------------------
+
+void ingot_convert_shape(const ingot_desc_tensor *mt, uint64_t *n_rows, uint64_t *n_cols) {
+    *n_cols = mt->n_dims ? mt->dims[mt->n_dims - 1] : 1;
+    uint64_t r = 1;
+    for (uint32_t i = 0; i + 1 < mt->n_dims; i++) r *= mt->dims[i];
+    *n_rows = r;
+}
+
+ingot_status ingot_convert_source_get(const ingot_checkpoint *ck, const ingot_desc_tensor *mt,
+                                      ingot_convert_source *out, ingot_err *err) {
+    const uint8_t *base = ingot_checkpoint_tensor_data(ck, mt->src);
+    INGOT_FAIL_IF(!base && mt->src_bytes, err, INGOT_E_STATE, "%s: tensor '%s' has no mapped data",
+                  ingot_checkpoint_path(ck), ingot_checkpoint_tensor(ck, mt->src)->name);
+    out->data = base ? base + mt->src_off : NULL;
+    out->scale = NULL;
+    out->scale_dtype = INGOT_DTYPE_F32;
+    if (mt->src_scale >= 0) {
+        out->scale = ingot_checkpoint_tensor_data(ck, (size_t)mt->src_scale);
+        out->scale_dtype = ingot_checkpoint_tensor(ck, (size_t)mt->src_scale)->dtype;
+    }
+    return INGOT_OK;
+}
+
+static float scale_at(const ingot_convert_source *s, uint64_t i) {
+    if (s->scale_dtype == INGOT_DTYPE_BF16) {
+        uint16_t h;
+        memcpy(&h, s->scale + 2 * i, 2);
+        return ingot_bf16_to_f32(h);
+    }
+    float f;
+    memcpy(&f, s->scale + 4 * i, 4);
+    return f;
+}
+
+static void count_nonfinite(const float *x, uint64_t n, uint64_t base, ingot_convert_nonfinite *nf) {
+    for (uint64_t i = 0; i < n; i++) {
+        if (isfinite(x[i])) continue;
+        if (nf->count++ == 0 || base + i < nf->first) nf->first = base + i;
+    }
+}
+
+ingot_status ingot_convert_decode_rows(const ingot_desc_tensor *mt, const ingot_convert_source *s, uint64_t row0,
+                                       uint64_t n_rows, float *dst, ingot_convert_nonfinite *nf, ingot_err *err) {
+    uint64_t rows, cols;
+    ingot_convert_shape(mt, &rows, &cols);
+    INGOT_FAIL_IF(row0 + n_rows > rows, err, INGOT_E_ARG, "tensor '%s': rows [%llu, %llu) out of range", mt->name,
+                  (unsigned long long)row0, (unsigned long long)(row0 + n_rows));
+    const ingot_dtype_traits *tr = ingot_dtype_get(mt->src_dtype);
+    const uint8_t *p = s->data + row0 * cols * tr->type_size;
+    INGOT_FAIL_IF(!ingot_dtype_decode_f32(mt->src_dtype, p, (size_t)(n_rows * cols), dst), err, INGOT_E_UNSUPPORTED,
+                  "tensor '%s': cannot decode %s", mt->name, tr->name);
+    if (s->scale) {
+        // value = e4m3 * scale_inv[row / 128][col / 128] (DeepSeek-V3 FP8)
+        const uint64_t sc = (cols + 127) / 128;
+        for (uint64_t r = 0; r < n_rows; r++) {
+            float *x = dst + r * cols;
+            const uint64_t srow = (row0 + r) / 128;
+            for (uint64_t c0 = 0; c0 < cols; c0 += 128) {
+                const float f = scale_at(s, srow * sc + c0 / 128);
+                const uint64_t c1 = c0 + 128 < cols ? c0 + 128 : cols;
+                for (uint64_t c = c0; c < c1; c++) x[c] *= f;
+            }
+        }
+    }
+    if (nf) count_nonfinite(dst, n_rows * cols, row0 * cols, nf);
+    return INGOT_OK;
+}
+
+// NaN/Inf straight from source bytes (copy units), without decoding.
+static void scan_raw(ingot_dtype t, const uint8_t *p, uint64_t n_bytes, uint64_t elem0, ingot_convert_nonfinite *nf) {
+    const uint32_t es = ingot_dtype_get(t)->type_size;
+    const uint64_t n = n_bytes / es;
+    for (uint64_t i = 0; i < n; i++) {
+        bool bad;
+        switch (t) {
+        case INGOT_DTYPE_F32: {
+            uint32_t v;
+            memcpy(&v, p + 4 * i, 4);
+            bad = (v & 0x7f800000u) == 0x7f800000u;
+            break;
+        }
+        case INGOT_DTYPE_F16: {
+            uint16_t v;
+            memcpy(&v, p + 2 * i, 2);
+            bad = (v & 0x7c00u) == 0x7c00u;
+            break;
+        }
+        case INGOT_DTYPE_BF16: {
+            uint16_t v;
+            memcpy(&v, p + 2 * i, 2);
+            bad = (v & 0x7f80u) == 0x7f80u;
+            break;
+        }
+        case INGOT_DTYPE_F64: {
+            uint64_t v;
+            memcpy(&v, p + 8 * i, 8);
+            bad = (v & 0x7ff0000000000000ull) == 0x7ff0000000000000ull;
+            break;
+        }
+        case INGOT_DTYPE_F8_E4M3: bad = (p[i] & 0x7f) == 0x7f; break;
+        case INGOT_DTYPE_F8_E5M2: bad = (p[i] & 0x7c) == 0x7c; break;
+        default: return;
+        }
+        if (bad && (nf->count++ == 0 || elem0 + i < nf->first)) nf->first = elem0 + i;
+    }
+}
+
+// ---- encoding -------------------------------------------------------------
+
+static void encode_rows(const exec_item *it, const float *x, uint64_t n_rows, uint8_t *out) {
+    const uint64_t n = n_rows * it->cols;
+    switch (it->type) {
+    case INGOT_DTYPE_F32: memcpy(out, x, n * 4); return;
+    case INGOT_DTYPE_F16:
+        for (uint64_t i = 0; i < n; i++) {
+            const uint16_t h = ingot_f32_to_f16(x[i]);
+            memcpy(out + 2 * i, &h, 2);
+        }
+        return;
+    case INGOT_DTYPE_BF16:
+        for (uint64_t i = 0; i < n; i++) {
+            const uint16_t h = ingot_f32_to_bf16(x[i]);
+            memcpy(out + 2 * i, &h, 2);
+        }
+        return;
+    default: {
+        const ingot_quant_traits *q = ingot_quant_get(it->type);
+        for (uint64_t r = 0; r < n_rows; r++)
+            q->quantize_row(x + r * it->cols, out + r * it->out_row_bytes, (int64_t)it->cols, it->imatrix);
+    }
+    }
+}
+
+// ---- items and units ------------------------------------------------------
+
+ingot_status ingot_exec_item_init(exec_item *it, const ingot_desc_tensor *mt, ingot_dtype type, size_t widx,
+                                  ingot_err *err) {
+    memset(it, 0, sizeof *it);
+    it->mt = mt;
+    it->type = type;
+    it->widx = widx;
+    it->nf.first = UINT64_MAX;
+    ingot_convert_shape(mt, &it->rows, &it->cols);
+    const bool scaled = mt->src_scale >= 0;
+    if (type == INGOT_DTYPE_F8_E4M3_B128) {
+        INGOT_FAIL_IF(!scaled, err, INGOT_E_UNSUPPORTED, "tensor '%s': f8_e4m3_b128 needs an FP8 source with block scales",
+                      mt->name);
+        it->mode = EXEC_B128;
+        it->unit_bytes = UNIT_COPY_BYTES;
+        it->n_units = (mt->src_bytes + UNIT_COPY_BYTES - 1) / UNIT_COPY_BYTES + 1;
+        return INGOT_OK;
+    }
+    if (type == mt->src_dtype && !scaled) {
+        it->mode = EXEC_COPY;
+        it->unit_bytes = UNIT_COPY_BYTES;
+        it->n_units = mt->src_bytes ? (mt->src_bytes + UNIT_COPY_BYTES - 1) / UNIT_COPY_BYTES : 0;
+        return INGOT_OK;
+    }
+    const ingot_dtype_traits *tr = ingot_dtype_get(type);
+    const bool plain = type == INGOT_DTYPE_F32 || type == INGOT_DTYPE_F16 || type == INGOT_DTYPE_BF16;
+    const ingot_quant_traits *q = plain ? NULL : ingot_quant_get(type);
+    INGOT_FAIL_IF(!plain && (!q || !q->quantize_row), err, INGOT_E_UNSUPPORTED,
+                  "tensor '%s': no quantizer for type %s", mt->name, tr ? tr->name : "?");
+    INGOT_FORWARD_IF_ERROR(ingot_dtype_row_bytes(type, it->cols, &it->out_row_bytes, err));
+    it->mode = EXEC_ROWS;
+    it->unit_rows = it->cols >= UNIT_ELEMS ? 1 : UNIT_ELEMS / it->cols;
+    if (it->unit_rows > it->rows) it->unit_rows = it->rows;
+    if (it->unit_rows == 0) it->unit_rows = 1;
+    it->n_units = (it->rows + it->unit_rows - 1) / it->unit_rows;
+    return INGOT_OK;
+}
+
+uint64_t ingot_exec_item_f32_need(const exec_item *it) { return it->mode == EXEC_ROWS ? it->unit_rows * it->cols : 0; }
+
+uint64_t ingot_exec_item_out_need(const exec_item *it) {
+    if (it->mode == EXEC_ROWS) return it->unit_rows * it->out_row_bytes;
+    if (it->mode == EXEC_B128) return ((it->rows + 127) / 128) * ((it->cols + 127) / 128) * 4;
+    return 0;
+}
+
+// Drop the pages of a source byte range from this process (mapped sources).
+static void release_pages(const uint8_t *p, uint64_t n) {
+    static long page;
+    if (!page) page = sysconf(_SC_PAGESIZE);
+    const uintptr_t a = ((uintptr_t)p + (uintptr_t)page - 1) & ~(uintptr_t)(page - 1);
+    const uintptr_t b = ((uintptr_t)p + n) & ~(uintptr_t)(page - 1);
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+static void exec_fail(exec_ctx *x, ingot_status st, const ingot_err *e) {
+    pthread_mutex_lock(&x->mu);
+    if (x->st == INGOT_OK) {
+        x->st = st;
+        if (e) x->err = *e;
+    }
+    atomic_store(&x->abort, true);
+    pthread_mutex_unlock(&x->mu);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void item_done(exec_ctx *x, exec_item *it, const ingot_convert_nonfinite *nf) {
+    pthread_mutex_lock(&x->mu);
+    if (nf->count) {
+        if (it->nf.count == 0 || nf->first < it->nf.first) it->nf.first = nf->first;
+        it->nf.count += nf->count;
+    }
+    if (--it->left == 0) {
+        x->n_done++;
+        x->bytes_done += it->mt->src_bytes;
+        if (x->progress) {
+            const ingot_convert_progress p = {x->n_done, x->n_total, x->bytes_done, x->bytes_total,
+                                              now_s() - x->t0};
+            x->progress(&p, x->progress_user);
+        }
+    }
+    pthread_mutex_unlock(&x->mu);
+}
+
+static ingot_status unit_copy(exec_ctx *x, exec_item *it, uint64_t k, ingot_convert_nonfinite *nf, ingot_err *err) {
+    const uint64_t off = k * it->unit_bytes;
+    const uint64_t n = it->mt->src_bytes - off < it->unit_bytes ? it->mt->src_bytes - off : it->unit_bytes;
+    const uint8_t *p = it->src.data + off;
+    scan_raw(it->mt->src_dtype, p, n, off / ingot_dtype_get(it->mt->src_dtype)->type_size, nf);
+    const ingot_status st = ingot_writer_write(x->w, it->widx, off, p, (size_t)n, err);
+    if (x->release) release_pages(p, n);
+    return st;
+}
+
+static ingot_status unit_scales(exec_ctx *x, exec_item *it, uint8_t *out, ingot_err *err) {
+    const uint64_t n = ((it->rows + 127) / 128) * ((it->cols + 127) / 128);
+    for (uint64_t i = 0; i < n; i++) {
+        const float f = scale_at(&it->src, i);
+        memcpy(out + 4 * i, &f, 4);
+    }
+    return ingot_writer_write(x->w, it->widx, it->mt->src_bytes, out, (size_t)(n * 4), err);
+}
+
+static ingot_status unit_rows(exec_ctx *x, exec_item *it, uint64_t k, float *f32, uint8_t *out,
+                              ingot_convert_nonfinite *nf, ingot_err *err) {
+    const uint64_t r0 = k * it->unit_rows;
+    const uint64_t nr = it->rows - r0 < it->unit_rows ? it->rows - r0 : it->unit_rows;
+    INGOT_FORWARD_IF_ERROR(ingot_convert_decode_rows(it->mt, &it->src, r0, nr, f32, nf, err));
+    encode_rows(it, f32, nr, out);
+    const ingot_status st = ingot_writer_write(x->w, it->widx, r0 * it->out_row_bytes, out,
+                                               (size_t)(nr * it->out_row_bytes), err);
+    if (x->release) {
+        const uint32_t es = ingot_dtype_get(it->mt->src_dtype)->type_size;
+        release_pages(it->src.data + r0 * it->cols * es, nr * it->cols * es);
+    }
+    return st;
+}
+
+// Scratch of one worker, grown on first use to the largest unit of the run.
+static ingot_status scratch_get(exec_ctx *x, int worker, float **f32, uint8_t **out, ingot_err *err) {
+    exec_scratch *s = &x->scratch[worker];
+    if (!s->f32 && x->f32_need) {
+        s->f32 = ingot_malloc_aligned(64, (size_t)x->f32_need * sizeof(float));
+        INGOT_FAIL_IF(!s->f32, err, INGOT_E_NOMEM, "out of memory for a %llu-float row band",
+                      (unsigned long long)x->f32_need);
+    }
+    if (!s->out && x->out_need) {
+        s->out = ingot_malloc_aligned(64, (size_t)x->out_need);
+        INGOT_FAIL_IF(!s->out, err, INGOT_E_NOMEM, "out of memory for a %llu-byte output band",
+                      (unsigned long long)x->out_need);
+    }
+    *f32 = s->f32;
+    *out = s->out;
+    return INGOT_OK;
+}
+
+static void run_unit(void *ctx, size_t u, int worker) {
+    exec_ctx *x = ctx;
+    if (atomic_load(&x->abort)) return;
+    ingot_err err = {0};
+    if (ingot_interrupted()) {
+        ingot_err_set(&err, INGOT_E_INTERRUPTED, "interrupted");
+        exec_fail(x, INGOT_E_INTERRUPTED, &err);
+        return;
+    }
+    // The batch entry holding unit u: last j with run_first[j] <= u.
+    size_t lo = 0, hi = x->n_run;
+    while (hi - lo > 1) {
+        const size_t mid = (lo + hi) / 2;
+        if (x->run_first[mid] <= u) lo = mid;
+        else hi = mid;
+    }
+    exec_item *it = &x->items[x->run[lo]];
+    const uint64_t k = u - x->run_first[lo];
+    ingot_convert_nonfinite nf = {0, UINT64_MAX};
+    float *f32 = NULL;
+    uint8_t *out = NULL;
+    ingot_status st = scratch_get(x, worker, &f32, &out, &err);
+    if (st == INGOT_OK) {
+        if (it->mode == EXEC_ROWS) st = unit_rows(x, it, k, f32, out, &nf, &err);
+        else if (it->mode == EXEC_B128 && k == it->n_units - 1) st = unit_scales(x, it, out, &err);
+        else st = unit_copy(x, it, k, &nf, &err);
+    }
+    if (st != INGOT_OK) {
+        if (!err.tensor[0]) ingot_err_where(&err, NULL, it->mt->name, -1);
+        exec_fail(x, st, &err);
+        return;
+    }
+    item_done(x, it, &nf);
+}
+
+// Run every unit of the items x->run[0, n_run) (their src already set).
+ingot_status ingot_exec_run_batch(exec_ctx *x, ingot_pool *pool, ingot_err *err) {
+    uint64_t total = 0;
+    for (size_t j = 0; j < x->n_run; j++) {
+        exec_item *it = &x->items[x->run[j]];
+        x->run_first[j] = total;
+        it->left = it->n_units;
+        total += it->n_units;
+        if (it->n_units == 0) item_done(x, it, &(ingot_convert_nonfinite){0, UINT64_MAX});
+    }
+    ingot_pool_run(pool, (size_t)total, run_unit, x);
+    if (x->st != INGOT_OK) {
+        if (err) *err = x->err;
+        return x->st;
+    }
+    return INGOT_OK;
+}
+
+void ingot_exec_ctx_deinit(exec_ctx *x) {
+    if (x->scratch) {
+        for (int i = 0; i < x->n_scratch; i++) {
+            ingot_free_aligned(x->scratch[i].f32);
+            ingot_free_aligned(x->scratch[i].out);
+        }
+    }
+    ingot_free(x->scratch);
+    ingot_free(x->run);
+    ingot_free(x->run_first);
+    pthread_mutex_destroy(&x->mu);
+}
+
+ingot_status ingot_exec_ctx_init(exec_ctx *x, exec_item *items, size_t n_items, int n_threads, ingot_err *err) {
+    pthread_mutex_init(&x->mu, NULL);
+    x->items = items;
+    x->n_items = n_items;
+    x->n_scratch = n_threads > 0 ? n_threads : 1;
+    x->scratch = ingot_calloc((size_t)x->n_scratch, sizeof *x->scratch);
+    x->run = ingot_malloc((n_items + 1) * sizeof *x->run);
+    x->run_first = ingot_malloc((n_items + 1) * sizeof *x->run_first);
+    INGOT_FAIL_IF(!x->scratch || !x->run || !x->run_first, err, INGOT_E_NOMEM, "out of memory");
+    x->n_total = n_items;
+    for (size_t i = 0; i < n_items; i++) {
+        const uint64_t f = ingot_exec_item_f32_need(&items[i]), o = ingot_exec_item_out_need(&items[i]);
+        if (f > x->f32_need) x->f32_need = f;
+        if (o > x->out_need) x->out_need = o;
+        x->bytes_total += items[i].mt->src_bytes;
+    }
+    x->t0 = now_s();
+    return INGOT_OK;
+}
