@@ -599,6 +599,142 @@ static int test_container_alloc_faults(void) {
     return 0;
 }
 
+// ---- transport form -------------------------------------------------------
+// Float tensors large enough for plane splitting (one spans two chunks), an
+// odd-sized F16 tensor, and small and non-float tensors between them.
+static ingot_status write_float_model(const char *path, ingot_err *err) {
+    static const sample_tensor k_big[] = {
+        {"token_embd.weight", INGOT_DTYPE_BF16, 2, {1100, 2048}, -1},
+        {"blk.0.attn_norm.weight", INGOT_DTYPE_F32, 1, {64}, -1},
+        {"blk.0.attn_q.weight", INGOT_DTYPE_F32, 2, {300, 100}, -1},
+        {"blk.0.attn_k.weight", INGOT_DTYPE_Q8_0, 2, {16, 64}, -1},
+        {"blk.0.ffn_up.0.weight", INGOT_DTYPE_F16, 2, {3, 4097}, 0},
+        {"blk.0.ffn_up.1.weight", INGOT_DTYPE_BF16, 2, {128, 128}, 0},
+    };
+    ingot_writer *w = NULL;
+    ingot_status s = ingot_writer_create(path, 0, &w, err);
+    if (s == INGOT_OK) s = ingot_writer_set_metadata(w, k_meta, strlen(k_meta), err);
+    if (s == INGOT_OK) s = ingot_writer_add_blob(w, "tokenizer.json", k_tok, strlen(k_tok), err);
+    for (size_t t = 0; s == INGOT_OK && t < sizeof k_big / sizeof *k_big; t++) {
+        if (t == 4) s = ingot_writer_begin_region(w, INGOT_REGION_EXPERTS, 0, err);
+        if (s == INGOT_OK)
+            s = ingot_writer_add_tensor(w, k_big[t].name, k_big[t].dtype, k_big[t].n_dims, k_big[t].dims, NULL, err);
+    }
+    if (s == INGOT_OK) s = ingot_writer_plan(w, err);
+    uint64_t x = 88172645463325252ull;
+    for (size_t t = 0; s == INGOT_OK && t < ingot_writer_n_tensors(w); t++) {
+        const ingot_tensor_info *ti = ingot_writer_tensor(w, t);
+        uint8_t *buf = ingot_malloc((size_t)ti->size + 1);
+        if (!buf) s = ingot_err_set(err, INGOT_E_NOMEM, "test: out of memory");
+        // Gaussian-ish values (sum of uniforms) in the tensor's own dtype.
+        const size_t es = ti->dtype == INGOT_DTYPE_F32 ? 4 : 2;
+        for (uint64_t i = 0; buf && i < ti->size / es; i++) {
+            float g = 0;
+            for (int k = 0; k < 4; k++) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                g += (float)(x >> 40) / (float)(1u << 24) - 0.5f;
+            }
+            g *= 0.05f;
+            if (ti->dtype == INGOT_DTYPE_F32) memcpy(buf + 4 * i, &g, 4);
+            else {
+                const uint16_t h = ti->dtype == INGOT_DTYPE_F16 ? ingot_f32_to_f16(g) : ingot_f32_to_bf16(g);
+                buf[2 * i] = (uint8_t)h, buf[2 * i + 1] = (uint8_t)(h >> 8);
+            }
+        }
+        if (buf && ti->dtype == INGOT_DTYPE_Q8_0)
+            for (uint64_t i = 0; i < ti->size; i++) buf[i] = sample_byte(t, i);
+        if (s == INGOT_OK) s = ingot_writer_write(w, t, 0, buf, (size_t)ti->size, err);
+        ingot_free(buf);
+    }
+    if (s == INGOT_OK) s = ingot_writer_finish(w, NULL, err);
+    ingot_writer_free(w);
+    return s;
+}
+
+static bool same_file(const char *a, const char *b) {
+    size_t na, nb;
+    uint8_t *x = read_file(a, &na), *y = read_file(b, &nb);
+    const bool same = x && y && na == nb && memcmp(x, y, na) == 0;
+    ingot_free(x);
+    ingot_free(y);
+    return same;
+}
+
+static int test_container_pack_roundtrip(void) {
+    CHECK(enter_tmpdir());
+    ingot_err err = {0};
+    CHECK_OK(write_float_model("m.ingot", &err), &err);
+    ingot_pack_stats st;
+    CHECK_OK(ingot_pack("m.ingot", "m1.ingot.zst", 3, 1, 0, &st, &err), &err);
+    struct stat sb;
+    CHECK(stat("m.ingot", &sb) == 0);
+    CHECK_EQ_U64(st.in_bytes, (uint64_t)sb.st_size);
+    CHECK(st.out_bytes < st.in_bytes);
+    CHECK_OK(ingot_pack("m.ingot", "m3.ingot.zst", 3, 3, 0, &st, &err), &err);
+    CHECK_MSG(same_file("m1.ingot.zst", "m3.ingot.zst"), "pack output depends on the thread count");
+    CHECK_OK(ingot_unpack("m3.ingot.zst", "r.ingot", 3, 0, &st, &err), &err);
+    CHECK_MSG(same_file("m.ingot", "r.ingot"), "unpack did not restore the file bit for bit");
+    // Existing targets are refused, then replaced with FORCE.
+    CHECK_STATUS(ingot_unpack("m3.ingot.zst", "r.ingot", 1, 0, NULL, &err), INGOT_E_IO, &err);
+    CHECK_STR_CONTAINS(err.msg, "already exists");
+    CHECK_STATUS(ingot_pack("m.ingot", "m1.ingot.zst", 3, 1, 0, NULL, &err), INGOT_E_IO, &err);
+    CHECK_OK(ingot_unpack("m1.ingot.zst", "r.ingot", 2, INGOT_WRITER_FORCE, NULL, &err), &err);
+    CHECK(same_file("m.ingot", "r.ingot"));
+    CHECK_STATUS(ingot_pack("m.ingot", "x.zst", 0, 1, 0, NULL, &err), INGOT_E_ARG, &err);
+    CHECK_STATUS(ingot_unpack("m.ingot", "x.ingot", 1, 0, NULL, &err), INGOT_E_FORMAT, &err);
+    CHECK_STR_CONTAINS(err.msg, "bad magic");
+    CHECK_EQ_INT(count_dir_entries("."), 4);
+    return 0;
+}
+
+static int test_container_pack_corrupt(void) {
+    CHECK(enter_tmpdir());
+    ingot_err err = {0};
+    CHECK_OK(write_float_model("m.ingot", &err), &err);
+    CHECK_OK(ingot_pack("m.ingot", "m.ingot.zst", 1, 2, 0, NULL, &err), &err);
+    size_t n;
+    uint8_t *b = read_file("m.ingot.zst", &n);
+    CHECK(b != NULL);
+    const uint64_t n_chunks = ingot_ct_get_u64(b + offsetof(ingot_pk_disk_header, n_chunks));
+    const uint64_t frames = INGOT_PK_HEADER_SIZE + 32 * n_chunks;
+    // (offset to flip, expected status): header, table, inside a frame.
+    const struct {
+        uint64_t off;
+        ingot_status want;
+    } flips[] = {{20, INGOT_E_CHECKSUM}, {INGOT_PK_HEADER_SIZE + 3, INGOT_E_CHECKSUM},
+                 {frames + (n - frames) / 2, INGOT_E_FORMAT}, {n - 5, INGOT_E_FORMAT}};
+    for (size_t i = 0; i < sizeof flips / sizeof *flips; i++) {
+        b[flips[i].off] ^= 0x5a;
+        FILE *f = fopen("bad.zst", "wb");
+        CHECK(f && fwrite(b, 1, n, f) == n);
+        fclose(f);
+        b[flips[i].off] ^= 0x5a;
+        const ingot_status s = ingot_unpack("bad.zst", "r.ingot", 2, 0, NULL, &err);
+        // A flip inside a frame is caught by zstd or, failing that, by the
+        // whole-file hash.
+        CHECK_MSG(s == flips[i].want || (flips[i].want == INGOT_E_FORMAT && s == INGOT_E_CHECKSUM),
+                  "flip at %llu: %s (%s)", (unsigned long long)flips[i].off, ingot_status_name(s), err.msg);
+        CHECK_EQ_INT(count_dir_entries("."), 3); // m.ingot, m.ingot.zst, bad.zst
+    }
+    // Every prefix fails cleanly.
+    for (size_t k = 0; k < n; k += k < 256 ? 1 : n / 61) {
+        FILE *f = fopen("bad.zst", "wb");
+        CHECK(f && fwrite(b, 1, k, f) == k);
+        fclose(f);
+        const ingot_status s = ingot_unpack("bad.zst", "r.ingot", 1, 0, NULL, &err);
+        CHECK_MSG(s == INGOT_E_FORMAT || s == INGOT_E_IO, "prefix %zu: %s", k, ingot_status_name(s));
+    }
+    ingot_free(b);
+    // Simulated ENOSPC while unpacking leaves nothing behind.
+    ingot_writer_fail_after(1u << 20);
+    const ingot_status s = ingot_unpack("m.ingot.zst", "r.ingot", 2, 0, NULL, &err);
+    ingot_writer_fail_after(0);
+    CHECK_STATUS(s, INGOT_E_IO, &err);
+    CHECK_EQ_INT(count_dir_entries("."), 3);
+    return 0;
+}
+
 INGOT_TEST_MAIN(T(container_roundtrip), T(container_determinism), T(container_truncation), T(container_corrupt),
                 T(container_atomic_enospc), T(container_refuse_existing), T(container_lookup),
-                T(container_plan_only), T(container_alloc_faults))
+                T(container_plan_only), T(container_alloc_faults), T(container_pack_roundtrip),
+                T(container_pack_corrupt))
