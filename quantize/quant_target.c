@@ -7,7 +7,7 @@
 // 2. Measure: one tensor at a time, a sample of rows (evenly spaced runs) is
 //    read through the caller's callback and quantized + dequantized with
 //    each menu type; the importance-weighted squared error is scaled to the
-//    whole tensor. Memory: the sample plus one scratch row per type.
+//    whole tensor. Memory: the sample plus two scratch rows per thread.
 // 3. Allocate: the cheapest menu type everywhere, then upgrades in order of
 //    error reduction per extra byte along each tensor's lower convex hull
 //    (a max-heap of the next hull step of every tensor) while they fit;
@@ -24,7 +24,8 @@
 #include "ingot/quantize.h"
 
 #define TARGET_MAX_TYPES 16
-#define TARGET_SAMPLE_DEFAULT 256
+#define TARGET_SAMPLE_ELEMENTS 131072 // default sample: rows for about this many elements
+#define TARGET_SAMPLE_MIN_ROWS 8
 #define TARGET_RUNS 8
 
 static const ingot_dtype default_candidates[] = {INGOT_DTYPE_Q2_K, INGOT_DTYPE_Q3_K, INGOT_DTYPE_Q4_K,
@@ -114,6 +115,7 @@ typedef struct cand {
     size_t index;                        // into the caller's tensor array
     menu_item items[TARGET_MAX_TYPES];   // sorted by bytes, dominated items removed after measuring
     uint8_t n_items;
+    uint8_t n_measured;                  // menu size before pruning
     uint8_t hull[TARGET_MAX_TYPES];      // indices into items on the lower convex hull
     uint8_t n_hull;
     uint8_t cur;                         // current item
@@ -165,23 +167,25 @@ static ingot_status menu_build(const ingot_policy_tensor *t, const ingot_dtype *
 
 // ---- measuring one tensor -----------------------------------------------------
 
+// One job per (menu item, sample row), so every thread has work even when
+// the menu is short; per-worker scratch; errors summed in a fixed order.
 typedef struct measure_job {
     const cand *c;
-    const float *x;
+    const float *x;       // [n_rows, n_cols] sample
     int64_t n_rows, n_cols;
-    const float *w;
-    uint8_t *scratch;     // per item: row bytes (rounded) + n_cols floats
+    const float *w;       // imatrix [n_cols] or NULL
+    uint8_t *scratch;     // per worker: y row + quantized row
     size_t scratch_step;
-    double *errors;       // [n_items]
+    double *errors;       // [n_items, n_rows]
 } measure_job;
 
 static void measure_item(void *ctx, size_t i, int worker) {
-    (void)worker;
     measure_job *j = ctx;
-    uint8_t *s = j->scratch + i * j->scratch_step;
+    const size_t item = i / (size_t)j->n_rows, row = i % (size_t)j->n_rows;
+    uint8_t *s = j->scratch + (size_t)worker * j->scratch_step;
     float *y = (float *)(void *)s;
     void *q = s + ingot_align_up((size_t)j->n_cols * sizeof(float), 64);
-    j->errors[i] = rows_error(j->c->items[i].dtype, j->x, j->n_rows, j->n_cols, j->w, q, y);
+    j->errors[i] = rows_error(j->c->items[item].dtype, j->x + row * (size_t)j->n_cols, 1, j->n_cols, j->w, q, y);
 }
 
 // Read the sample of tensor t into x ([n_s, n_cols]) in TARGET_RUNS runs.
@@ -204,7 +208,7 @@ typedef struct target_ctx {
     ingot_policy_rows_fn fill;
     void *user;
     const ingot_policy_target_opts *opts;
-    int64_t sample_rows;
+    int64_t sample_rows;  // ≤ 0: about TARGET_SAMPLE_ELEMENTS per tensor
     float *x;             // sample buffer, grown as needed
     size_t x_cap;         // floats
     uint8_t *scratch;
@@ -227,7 +231,12 @@ static ingot_status measure_tensor(target_ctx *tc, cand *c, ingot_err *err) {
     INGOT_FAIL_IF(cols > INT32_MAX || n_el == UINT64_MAX || n_el / cols > INT64_MAX, err, INGOT_E_LIMIT,
                   "tensor '%s': shape too large to measure", t->name);
     const int64_t n_cols = (int64_t)cols, n_rows = (int64_t)(n_el / cols);
-    const int64_t n_s = n_rows < tc->sample_rows ? n_rows : tc->sample_rows;
+    int64_t want = tc->sample_rows;
+    if (want <= 0) {
+        want = (int64_t)(TARGET_SAMPLE_ELEMENTS / cols);
+        if (want < TARGET_SAMPLE_MIN_ROWS) want = TARGET_SAMPLE_MIN_ROWS;
+    }
+    const int64_t n_s = n_rows < want ? n_rows : want;
     uint64_t need;
     INGOT_FAIL_IF(!ingot_mul_u64((uint64_t)n_s, cols * sizeof(float), &need) || need > SIZE_MAX, err,
                   INGOT_E_LIMIT, "tensor '%s': sample of %" PRId64 " rows too large", t->name, n_s);
@@ -239,18 +248,26 @@ static ingot_status measure_tensor(target_ctx *tc, cand *c, ingot_err *err) {
     INGOT_FORWARD_IF_ERROR(ingot_imatrix_find(tc->opts->imatrix, t->name, (uint64_t)n_cols, &w, err));
     // y row, then the quantized row (never more than 4 bytes per element).
     const size_t step = 2 * ingot_align_up((size_t)n_cols * sizeof(float), 64) + 64;
-    INGOT_FORWARD_IF_ERROR(grow((void **)&tc->scratch, &tc->scratch_cap, step * c->n_items, err));
-    double errors[TARGET_MAX_TYPES];
+    const size_t n_workers = (size_t)ingot_pool_n_threads(tc->opts->pool), n_jobs = (size_t)n_s * c->n_items;
+    INGOT_FORWARD_IF_ERROR(grow((void **)&tc->scratch, &tc->scratch_cap, step * n_workers, err));
+    double *errors = ingot_malloc(n_jobs * sizeof *errors);
+    INGOT_FAIL_IF(!errors, err, INGOT_E_NOMEM, "out of memory");
     measure_job job = {c, tc->x, n_s, n_cols, w, tc->scratch, step, errors};
-    ingot_pool_run(tc->opts->pool, c->n_items, measure_item, &job);
+    ingot_pool_run(tc->opts->pool, n_jobs, measure_item, &job);
     const double scale = (double)n_rows / (double)n_s * (t->weight > 0 ? (double)t->weight : 1.0);
-    for (uint8_t i = 0; i < c->n_items; i++) c->items[i].error = errors[i] * scale;
+    for (uint8_t i = 0; i < c->n_items; i++) {
+        double sum = 0;
+        for (int64_t r = 0; r < n_s; r++) sum += errors[(size_t)i * (size_t)n_s + (size_t)r];
+        c->items[i].error = sum * scale;
+    }
+    ingot_free(errors);
     return INGOT_OK;
 }
 
 // Drop items that cost more bytes without lowering the error, then find the
 // lower convex hull (slopes of error per byte strictly flattening).
 static void menu_prune(cand *c) {
+    c->n_measured = c->n_items;
     uint8_t k = 0;
     for (uint8_t i = 0; i < c->n_items; i++) {
         if (k && c->items[i].error >= c->items[k - 1].error) continue;
@@ -458,7 +475,7 @@ static void choice_from_cand(const cand *c, const ingot_policy_tensor *t, ingot_
     ch->fixed = false;
     const double bpw = 8.0 * (double)m->bytes / (double)ingot_policy_tensor_n_elements(t);
     snprintf(ch->reason, sizeof ch->reason, "target: %s of %u measured, %.2f bpw, weighted error %.4g%s",
-             ingot_dtype_name(m->dtype), (unsigned)c->n_items, bpw, m->error,
+             ingot_dtype_name(m->dtype), (unsigned)c->n_measured, bpw, m->error,
              m->fallback ? " (fallback: row length)" : "");
 }
 
@@ -474,7 +491,7 @@ ingot_status ingot_policy_target(const ingot_policy *p, const ingot_policy_tenso
     size_t nc = 0;
     INGOT_FORWARD_IF_ERROR(plan_fixed(p, ts, n, types, n_types, choices, &cs, &nc, rep, err));
     ingot_status st = budget_of(o, rep, err);
-    target_ctx tc = {ts, fill, user, o, o->sample_rows > 0 ? o->sample_rows : TARGET_SAMPLE_DEFAULT, NULL, 0, NULL, 0};
+    target_ctx tc = {ts, fill, user, o, o->sample_rows, NULL, 0, NULL, 0};
     for (size_t i = 0; i < nc && st == INGOT_OK; i++) {
         st = measure_tensor(&tc, &cs[i], err);
         if (st == INGOT_OK) menu_prune(&cs[i]);

@@ -195,7 +195,8 @@ typedef struct ingot_policy_target_opts {
     double target_bpw;             // 8 * bytes / elements over all tensors
     const ingot_dtype *candidates; // types to choose from (NULL: q2_k q3_k q4_k q5_k q6_k q8_0)
     size_t n_candidates;
-    int64_t sample_rows;           // rows measured per tensor, in 8 evenly spaced runs (≤ 0: 256)
+    int64_t sample_rows;           // rows measured per tensor, in 8 evenly spaced runs
+                                   // (≤ 0: enough rows for 131072 elements, at least 8)
     const ingot_imatrix *imatrix;  // per-column weights (NULL: uniform)
     ingot_pool *pool;              // measuring threads (NULL: serial)
 } ingot_policy_target_opts;
@@ -221,7 +222,7 @@ typedef struct ingot_policy_target_report {
 // candidates; the token embedding and the output head only take candidates
 // of at least 6.5 bits per weight when there are any. `keep` cannot be
 // combined with a target. Rows are read through `fill` one tensor at a time
-// (memory: sample_rows × the widest row). choices: [n], filled on success.
+// (memory: the sample plus two rows per thread). choices: [n], filled on success.
 // @return INGOT_OK; INGOT_E_ARG (no budget, bad candidates, `keep`);
 //         INGOT_E_LIMIT (budget below the minimum: the message gives the
 //         minimum achievable size); INGOT_E_UNSUPPORTED (a candidate type has

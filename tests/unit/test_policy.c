@@ -562,6 +562,79 @@ static int test_policy_target_respects_rules(void) {
     return 0;
 }
 
+// Any thread count gives the same choices and the same error estimate.
+static int test_policy_target_threads(void) {
+    ingot_policy_tensor ts[N_SYNTH];
+    float scale[N_SYNTH];
+    synth_model(ts, scale);
+    synth s = {ts, scale, 0};
+    ingot_policy *p = policy("q4_k_m", NULL, 0);
+    ingot_pool *pool = NULL;
+    ingot_err err = {0};
+    CHECK_OK(ingot_pool_create(4, &pool, &err), &err);
+    ingot_policy_target_opts o = {0};
+    o.target_bpw = 4.5;
+    o.sample_rows = 12;
+    ingot_policy_choice a[N_SYNTH], b[N_SYNTH];
+    ingot_policy_target_report ra, rb;
+    CHECK_OK(ingot_policy_target(p, ts, N_SYNTH, synth_fill, &s, &o, a, &ra, &err), &err);
+    o.pool = pool;
+    CHECK_OK(ingot_policy_target(p, ts, N_SYNTH, synth_fill, &s, &o, b, &rb, &err), &err);
+    CHECK_EQ_U64(ra.bytes, rb.bytes);
+    CHECK(ra.error == rb.error);
+    for (int i = 0; i < N_SYNTH; i++) CHECK_EQ_INT(a[i].dtype, b[i].dtype);
+    ingot_pool_free(pool);
+    ingot_policy_free(p);
+    return 0;
+}
+
+// Plan totals on Llama-3.1-8B shapes reproduce the file sizes llama.cpp
+// publishes for the presets whose mix is the same (tools/quantize/README.md:
+// F16 16.0005, Q8_0 8.5008, Q6_K 6.5633 bpw over 8030261248 elements).
+static int test_policy_plan_llama_sizes(void) {
+    static const struct {
+        const char *preset;
+        double bpw;
+    } cases[] = {{"f16", 16.0005}, {"q8_0", 8.5008}, {"q6_k", 6.5633}};
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        ingot_policy *p = policy(cases[k].preset, NULL, 0);
+        ingot_policy_totals tot;
+        memset(&tot, 0, sizeof tot);
+        ingot_policy_choice c;
+        ingot_policy_tensor t;
+        char name[64];
+#define ADD(rows, cols, ...)                                                                        \
+    do {                                                                                            \
+        snprintf(name, sizeof name, __VA_ARGS__);                                                   \
+        const uint64_t d_[2] = {(rows), (cols)};                                                    \
+        CHECK_OK(ingot_policy_tensor_init(&t, name, (cols) ? 2 : 1, d_, Q(BF16), 32, false, NULL), NULL); \
+        CHECK_OK(ingot_policy_choose(p, &t, &c, NULL), NULL);                                       \
+        ingot_policy_totals_add(&tot, &t, &c);                                                      \
+    } while (0)
+        ADD(128256, 4096, "token_embd.weight");
+        ADD(128256, 4096, "output.weight");
+        ADD(4096, 0, "output_norm.weight");
+        for (int l = 0; l < 32; l++) {
+            ADD(4096, 0, "blk.%d.attn_norm.weight", l);
+            ADD(4096, 0, "blk.%d.ffn_norm.weight", l);
+            ADD(4096, 4096, "blk.%d.attn_q.weight", l);
+            ADD(1024, 4096, "blk.%d.attn_k.weight", l);
+            ADD(1024, 4096, "blk.%d.attn_v.weight", l);
+            ADD(4096, 4096, "blk.%d.attn_output.weight", l);
+            ADD(14336, 4096, "blk.%d.ffn_gate.weight", l);
+            ADD(14336, 4096, "blk.%d.ffn_up.weight", l);
+            ADD(4096, 14336, "blk.%d.ffn_down.weight", l);
+        }
+#undef ADD
+        CHECK_EQ_U64(tot.n_elements, 8030261248ull);
+        const double bpw = 8.0 * (double)tot.bytes / (double)tot.n_elements;
+        CHECK_MSG(fabs(bpw - cases[k].bpw) < 0.0006, "%s: %.4f bpw, llama.cpp %.4f", cases[k].preset, bpw,
+                  cases[k].bpw);
+        ingot_policy_free(p);
+    }
+    return 0;
+}
+
 // ---- importance matrix --------------------------------------------------------
 
 typedef struct im_entry {
@@ -801,5 +874,5 @@ INGOT_TEST_MAIN(T(policy_role_from_name), T(policy_preset_roles), T(policy_prese
                 T(policy_override_single_expert), T(policy_override_engram), T(policy_override_errors),
                 T(policy_fallback_100), T(policy_fallback_288), T(policy_plan_lines),
                 T(policy_target_meets_budget), T(policy_target_sampled), T(policy_target_infeasible),
-                T(policy_target_respects_rules), T(policy_imatrix_load), T(policy_imatrix_bad),
+                T(policy_target_respects_rules), T(policy_target_threads), T(policy_plan_llama_sizes), T(policy_imatrix_load), T(policy_imatrix_bad),
                 T(policy_imatrix_changes_target), T(policy_alloc_failures))
