@@ -38,6 +38,7 @@ struct ingot_model_desc {
     cJSON *rope_scaling;             // normalised, or NULL
     uint32_t *engram_layer_ids;      // [n_engram_layer]
     size_t n_engram_layer;
+    struct ingot_engram_desc *engram; // Engram parameters and compression map (convert/engram_map.c)
     ingot_desc_tensor *tensors;     // [n_tensors]
     size_t n_tensors, cap_tensors;
     size_t *sorted;                  // tensor indices sorted by name (find)

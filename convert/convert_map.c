@@ -12,6 +12,7 @@
 
 #include "convert_internal.h"
 #include "ingot/common.h"
+#include "ingot/engram.h"
 
 // ---- helpers --------------------------------------------------------------
 
@@ -400,6 +401,7 @@ ingot_status ingot_model_map_tensors(ingot_model_desc *m, unsigned flags, ingot_
     INGOT_FORWARD_IF_ERROR(map_head(m, err));
     for (uint32_t L = 0; L < m->hp.n_layer; L++)
         if (m->layers[L].moe) INGOT_FORWARD_IF_ERROR(map_layer_experts(m, L, err));
+    if (m->engram) INGOT_FORWARD_IF_ERROR(ingot_engram_desc_map(m, err));
     INGOT_FORWARD_IF_ERROR(collect_extras(m, flags, err));
     m->sorted = ingot_malloc((m->n_tensors + 1) * sizeof *m->sorted);
     INGOT_FAIL_IF(!m->sorted, err, INGOT_E_NOMEM, "out of memory");
@@ -420,18 +422,14 @@ ingot_status ingot_model_describe(const ingot_checkpoint *ck, const char *config
     m->ck = ck;
     m->dropped_head = -1;
     ingot_status st = ingot_model_config_parse(m, config_json, n, err);
-    // Engram extension point: a config with `engram_layer_ids` needs the
-    // Engram tensors (model.layers.L.engram.*) mapped into ENGRAM regions and
-    // the `engram` metadata object. Plug in here by calling the mapping
-    // function of include/ingot/engram.h for each id in m->engram_layer_ids
-    // (after ingot_model_map_tensors, so its tensors follow the experts and
-    // m->used marks them), and its metadata builder from
-    // ingot_model_json_build.
-    if (st == INGOT_OK && m->hp.has_engram)
-        st = ingot_err_set(err, INGOT_E_UNSUPPORTED, "%s: engram not supported by this build",
-                           ingot_checkpoint_path(ck));
+    // Engram (convert/engram_map.c): parameters and compression map from
+    // config.json and tokenizer.json first, its tensors after the experts
+    // (inside ingot_model_map_tensors, before unexpected tensors are
+    // collected), then the `engram` object of the description JSON.
+    if (st == INGOT_OK && m->hp.has_engram) st = ingot_engram_desc_build(m, config_json, n, err);
     if (st == INGOT_OK) st = ingot_model_map_tensors(m, flags, err);
     if (st == INGOT_OK) st = ingot_model_json_build(m, err);
+    if (st == INGOT_OK && m->engram) st = ingot_engram_desc_json(m, err);
     if (st != INGOT_OK) {
         ingot_model_desc_free(m);
         return st;
@@ -449,6 +447,7 @@ void ingot_model_desc_free(ingot_model_desc *m) {
     ingot_free(m->extra);
     ingot_free(m->layers);
     ingot_free(m->engram_layer_ids);
+    ingot_engram_desc_free(m->engram);
     ingot_free(m->json);
     cJSON_Delete(m->rope_scaling);
     ingot_free(m);

@@ -122,8 +122,10 @@ ingot_status ingot_convert_metadata(const ingot_convert_opts *opts, const ingot_
         return ingot_err_set(err, INGOT_E_NOMEM, "out of memory");
     }
     cJSON_AddStringToObject(root, "format", "ingot");
-    static const char *const moved[] = {"arch", "hparams", "layers"};
-    for (size_t i = 0; i < 3; i++) cJSON_AddItemToObject(root, moved[i], cJSON_DetachItemFromObject(desc, moved[i]));
+    static const char *const moved[] = {"arch", "hparams", "layers", "engram"};
+    for (size_t i = 0; i < 4; i++)
+        if (cJSON_HasObjectItem(desc, moved[i]))
+            cJSON_AddItemToObject(root, moved[i], cJSON_DetachItemFromObject(desc, moved[i]));
     cJSON_Delete(desc);
     meta_generation(root, ck, config_json, config_n);
     meta_quantization(root, opts, preset);

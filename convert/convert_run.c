@@ -12,6 +12,7 @@
 
 #include "convert_exec.h"
 #include "ingot/common.h"
+#include "ingot/engram.h"
 
 #define CONFIG_MAX (16u << 20)
 
@@ -185,6 +186,7 @@ static ingot_status add_blobs(run *r, ingot_err *err) {
         const char *b = ingot_checkpoint_aux(r->ck, names[i], &n);
         if (b) INGOT_FORWARD_IF_ERROR(ingot_writer_add_blob(r->w, names[i], b, n, err));
     }
+    if (r->m->engram) INGOT_FORWARD_IF_ERROR(ingot_engram_desc_add_blobs(r->m, r->w, err));
     return INGOT_OK;
 }
 

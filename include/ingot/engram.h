@@ -215,6 +215,14 @@ void ingot_engram_state_push(ingot_engram_state *st, const ingot_engram_params *
                              const int32_t *lookup, const ingot_engram_weights *w, int64_t raw_id,
                              uint64_t *rows_out);
 
+// Prefetch the rows of the next n raw ids (positions after the last push)
+// without changing the state.
+void ingot_engram_state_prefetch(const ingot_engram_state *st, const ingot_engram_params *p,
+                                 const ingot_engram_layer *layer, const int32_t *lookup, const ingot_engram_weights *w,
+                                 const int32_t *raw_ids, int n);
+// Positions pushed since the last reset.
+int64_t ingot_engram_state_pos(const ingot_engram_state *st);
+
 // Intermediates of one position (optional, for tests): any pointer may be NULL.
 typedef struct ingot_engram_trace {
     float *emb;          // [d_mem]
@@ -233,6 +241,77 @@ typedef struct ingot_engram_trace {
 ingot_status ingot_engram_forward(ingot_engram_state *st, const ingot_engram_params *p,
                                   const ingot_engram_weights *w, float *x, ingot_engram_trace *trace,
                                   ingot_err *err);
+
+// ---- a model's Engram layers bound from a .ingot (runner side) ---------------
+// Tensor names and the metadata are docs/ENGRAM.md. One sequence at a time:
+// the per-layer state (window, conv history) follows the positions passed in.
+typedef struct ingot_engram_model ingot_engram_model;
+struct ingot_container;
+
+// Bind the Engram layers of an opened container: the metadata `engram`
+// object, the `engram.compress` blob and every blk.L.engram.* tensor (dtype
+// and dims checked). *out is NULL (and OK returned) when the file has no
+// Engram. The container is borrowed and must outlive the handle.
+// @return INGOT_OK, INGOT_E_FORMAT (missing / misshapen tensor or blob, bad
+//         metadata), INGOT_E_UNSUPPORTED (a dtype without row kernels),
+//         INGOT_E_NOMEM.
+ingot_status ingot_engram_model_open(const struct ingot_container *c, ingot_engram_model **out /* out */,
+                                     ingot_err *err);
+void ingot_engram_model_free(ingot_engram_model *m);
+// Borrowed until free.
+const ingot_engram_params *ingot_engram_model_params(const ingot_engram_model *m);
+const int32_t *ingot_engram_model_lookup(const ingot_engram_model *m); // [V]
+// Index into params.layers of decoder layer `layer`, or -1.
+int ingot_engram_model_find(const ingot_engram_model *m, int layer);
+// Rows of n tokens at positions pos.. for Engram layer index li, without
+// running the layer (for inspection): rows [n, (N-1)·H]. Position 0 starts a
+// new window; otherwise the window continues from the previous call.
+// @return INGOT_OK, INGOT_E_ARG, INGOT_E_STATE (pos does not continue).
+ingot_status ingot_engram_model_rows(ingot_engram_model *m, int li, const int32_t *tokens, int n, int pos,
+                                     uint64_t *rows, ingot_err *err);
+// Issue prefetches (madvise WILLNEED + cache hints) for the rows of n tokens
+// at the next positions of every Engram layer. Changes no state.
+void ingot_engram_model_prefetch(ingot_engram_model *m, const int32_t *tokens, int n);
+// Run Engram layer `layer` for n tokens at positions pos..pos+n-1:
+// x [n, G·D] += Engram(x, tokens). pos 0 starts a new sequence; any other pos
+// must continue the previous call for this layer.
+// @return INGOT_OK, INGOT_E_ARG (layer has no Engram), INGOT_E_STATE (pos
+//         does not continue the sequence), and ingot_engram_forward's codes.
+ingot_status ingot_engram_model_forward(ingot_engram_model *m, int layer, float *x, const int32_t *tokens, int n,
+                                        int pos, ingot_err *err);
+// Disable every Engram layer (the forward becomes a no-op); for benchmarks
+// that compare a model with and without its Engram.
+void ingot_engram_model_set_enabled(ingot_engram_model *m, bool enabled);
+
+// The decoder's call site (runner/): bind the Engram layers of an opened
+// runner model and install its per-layer hook; a model without Engram is
+// left unchanged. Called by ingot_model_open_container.
+// @return INGOT_OK, ingot_engram_model_open's codes, INGOT_E_UNSUPPORTED
+//         (hc_mult > 1: the decoder carries one residual stream).
+struct ingot_model;
+ingot_status ingot_engram_attach(struct ingot_model *m, ingot_err *err);
+void ingot_engram_detach(struct ingot_model *m);
+// The Engram layers of a runner model, or NULL. Borrowed until model close.
+ingot_engram_model *ingot_engram_of(const struct ingot_model *m);
+
+// ---- conversion hooks (convert/engram_map.c) ---------------------------------
+// Called by the model description when config.json has engram_layer_ids:
+//   1. ingot_engram_desc_build (config and tokenizer.json → params, map; a
+//      compressed vocabulary that disagrees with engram_compressed_vocab_size
+//      is INGOT_E_FORMAT), stored in the description;
+//   2. ingot_engram_desc_map (blk.L.engram.* tensors, ENGRAM regions; checks
+//      the table row count and the stored offsets buffer);
+//   3. ingot_engram_desc_json (adds `engram` to the description JSON);
+//   4. ingot_engram_desc_add_blobs (the `engram.compress` blob);
+//   5. ingot_engram_desc_free.
+struct ingot_model_desc;
+struct ingot_writer;
+struct ingot_engram_desc;
+ingot_status ingot_engram_desc_build(struct ingot_model_desc *m, const char *config_json, size_t n, ingot_err *err);
+ingot_status ingot_engram_desc_map(struct ingot_model_desc *m, ingot_err *err);
+ingot_status ingot_engram_desc_json(struct ingot_model_desc *m, ingot_err *err);
+ingot_status ingot_engram_desc_add_blobs(const struct ingot_model_desc *m, struct ingot_writer *w, ingot_err *err);
+void ingot_engram_desc_free(struct ingot_engram_desc *d);
 
 #ifdef __cplusplus
 }
