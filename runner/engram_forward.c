@@ -132,6 +132,27 @@ void ingot_engram_state_push(ingot_engram_state *st, const ingot_engram_params *
     if (w && ingot_dtype_row_bytes(w->table_dtype, p->d_h, &rb, NULL) == INGOT_OK) prefetch_rows(w, st->rows, n_cols, rb);
 }
 
+void ingot_engram_state_prefetch(const ingot_engram_state *st, const ingot_engram_params *p,
+                                 const ingot_engram_layer *layer, const int32_t *lookup, const ingot_engram_weights *w,
+                                 const int32_t *raw_ids, int n) {
+    uint64_t rb = 0;
+    if (!w || ingot_dtype_row_bytes(w->table_dtype, p->d_h, &rb, NULL) != INGOT_OK) return;
+    uint64_t hist[INGOT_ENGRAM_MAX_NGRAM + 1];
+    for (uint32_t k = 0; k + 1 < p->max_ngram; k++) hist[k] = (int64_t)k < st->pos ? st->hist[k] : p->pad_compressed;
+    const uint32_t N = p->max_ngram;
+    for (int i = 0; i < n; i++) {
+        uint64_t window[INGOT_ENGRAM_MAX_NGRAM], rows[INGOT_ENGRAM_MAX_COLS];
+        window[0] = ingot_engram_compress_id(lookup, p->vocab, raw_ids[i]);
+        for (uint32_t k = 1; k < N; k++) window[k] = hist[k - 1];
+        ingot_engram_hash_rows(p, layer, window, rows);
+        prefetch_rows(w, rows, ingot_engram_n_cols(p), rb);
+        for (uint32_t k = N - 1; k > 1; k--) hist[k - 1] = hist[k - 2];
+        hist[0] = window[0];
+    }
+}
+
+int64_t ingot_engram_state_pos(const ingot_engram_state *st) { return st ? st->pos : 0; }
+
 // Decode one table row of d_h values.
 static ingot_status table_row(const ingot_engram_weights *w, uint32_t d_h, uint64_t row, float *out,
                               ingot_err *err) {
