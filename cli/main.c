@@ -11,7 +11,7 @@
 
 static const ingot_cmd k_cmds[] = {
     // A NULL function hides a command that this build does not have yet.
-    {"convert", NULL, "convert a Hugging Face checkpoint to one .ingot file"},
+    {"convert", ingot_cmd_convert, "convert a Hugging Face checkpoint to one .ingot file"},
     {"inspect", NULL, "describe a checkpoint (folder, file, archive) or a .ingot file"},
     {"verify", NULL, "check a .ingot file, alone or against its source, and give a verdict"},
     {"run", NULL, "generate text from a prompt"},
