@@ -14,6 +14,9 @@
 //    then any single upgrade that still fits, best ratio first. This is the
 //    classic greedy for the multiple-choice knapsack relaxation, the same
 //    idea as EXL2/EXL3's measure-then-optimise and llama.cpp PR 15550.
+// 4. Improve: exchanges among the most promising tensors while they lower
+//    the total error and fit: one tensor down and another up, or one up
+//    paid for by several one-item downgrades.
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -369,6 +372,162 @@ static ingot_status allocate_rest(cand *cs, size_t n, uint64_t *spent, uint64_t 
     return INGOT_OK;
 }
 
+// ---- local search after the greedy ------------------------------------------
+//
+// The greedy can strand bytes: the last step it could not afford may have
+// been worth more than a cheaper one it took. Exchanges fix most of that:
+// downgrade tensor i to any cheaper item and upgrade tensor j to any dearer
+// one when the pair fits and lowers the total error. Only the EXCHANGE_K
+// tensors that lose least per byte freed and the EXCHANGE_K that gain most
+// per byte spent are paired, so one round costs O(K² · items²).
+
+#define EXCHANGE_K 32
+#define EXCHANGE_ROUNDS 256
+
+typedef struct ranked {
+    double ratio;
+    size_t cand;
+} ranked;
+
+static int ranked_cmp(const void *a, const void *b) {
+    const ranked *x = a, *y = b;
+    if (x->ratio != y->ratio) return x->ratio < y->ratio ? -1 : 1;
+    return x->cand < y->cand ? -1 : x->cand > y->cand;
+}
+
+// The K best-ranked candidates by `down` (error lost per byte freed by the
+// next cheaper item, ascending) or by upgrade (−gain per byte, ascending).
+static size_t exchange_rank(const cand *cs, size_t n, bool down, ranked *r) {
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        const cand *c = &cs[i];
+        const menu_item *cur = &c->items[c->cur];
+        if (down && c->cur > 0) {
+            const menu_item *lo = &c->items[c->cur - 1];
+            r[m++] = (ranked){(lo->error - cur->error) / (double)(cur->bytes - lo->bytes), i};
+        } else if (!down && c->cur + 1 < c->n_items) {
+            const menu_item *hi = &c->items[c->cur + 1];
+            r[m++] = (ranked){-(cur->error - hi->error) / (double)(hi->bytes - cur->bytes), i};
+        }
+    }
+    qsort(r, m, sizeof *r, ranked_cmp);
+    return m < EXCHANGE_K ? m : EXCHANGE_K;
+}
+
+typedef struct exchange {
+    double gain;
+    size_t i, j;
+    uint8_t a, u;
+} exchange;
+
+// Best exchange lowering tensor i to item a and raising j to item u.
+static void exchange_pair(const cand *cs, size_t i, size_t j, uint64_t left, exchange *best) {
+    const cand *ci = &cs[i], *cj = &cs[j];
+    for (uint8_t a = 0; a < ci->cur; a++) {
+        const uint64_t freed = ci->items[ci->cur].bytes - ci->items[a].bytes;
+        const double loss = ci->items[a].error - ci->items[ci->cur].error;
+        for (uint8_t u = cj->cur + 1; u < cj->n_items; u++) {
+            const uint64_t cost = cj->items[u].bytes - cj->items[cj->cur].bytes;
+            const double gain = cj->items[cj->cur].error - cj->items[u].error - loss;
+            if (cost <= left + freed && gain > best->gain) *best = (exchange){gain, i, j, a, u};
+        }
+    }
+}
+
+// Upgrade j to item u and pay for it by lowering the down-ranked tensors one
+// item at a time, cheapest loss per freed byte first. Returns the net gain
+// (−inf when the bytes cannot be found); `steps` gets the new items of the
+// down list.
+static double exchange_multi(const cand *cs, const ranked *down, size_t nd, size_t j, uint8_t u, uint64_t left,
+                             uint8_t *steps) {
+    const cand *cj = &cs[j];
+    const uint64_t cost = cj->items[u].bytes - cj->items[cj->cur].bytes;
+    double gain = cj->items[cj->cur].error - cj->items[u].error;
+    uint64_t freed = left;
+    for (size_t x = 0; x < nd; x++) steps[x] = cs[down[x].cand].cur;
+    while (freed < cost) {
+        size_t pick = nd;
+        double pick_ratio = INFINITY;
+        for (size_t x = 0; x < nd; x++) {
+            const cand *c = &cs[down[x].cand];
+            if (down[x].cand == j || steps[x] == 0) continue;
+            const menu_item *a = &c->items[steps[x]], *b = &c->items[steps[x] - 1];
+            const double r = (b->error - a->error) / (double)(a->bytes - b->bytes);
+            if (r < pick_ratio) {
+                pick_ratio = r;
+                pick = x;
+            }
+        }
+        if (pick == nd) return -INFINITY;
+        const cand *c = &cs[down[pick].cand];
+        freed += c->items[steps[pick]].bytes - c->items[steps[pick] - 1].bytes;
+        gain -= c->items[steps[pick] - 1].error - c->items[steps[pick]].error;
+        steps[pick]--;
+    }
+    return gain;
+}
+
+// One round of multi-downgrade exchanges; true when one was applied.
+static bool exchange_multi_round(cand *cs, const ranked *down, size_t nd, const ranked *up, size_t nu, double min_gain,
+                                 uint64_t *spent, uint64_t budget) {
+    uint8_t steps[EXCHANGE_K], best_steps[EXCHANGE_K];
+    double best = min_gain;
+    size_t best_j = SIZE_MAX;
+    uint8_t best_u = 0;
+    for (size_t y = 0; y < nu; y++) {
+        const cand *cj = &cs[up[y].cand];
+        for (uint8_t u = cj->cur + 1; u < cj->n_items; u++) {
+            const double g = exchange_multi(cs, down, nd, up[y].cand, u, budget - *spent, steps);
+            if (g > best) {
+                best = g;
+                best_j = up[y].cand;
+                best_u = u;
+                memcpy(best_steps, steps, nd);
+            }
+        }
+    }
+    if (best_j == SIZE_MAX) return false;
+    for (size_t x = 0; x < nd; x++) {
+        cand *c = &cs[down[x].cand];
+        *spent -= c->items[c->cur].bytes - c->items[best_steps[x]].bytes;
+        c->cur = best_steps[x];
+    }
+    cand *cj = &cs[best_j];
+    *spent += cj->items[best_u].bytes - cj->items[cj->cur].bytes;
+    cj->cur = best_u;
+    return true;
+}
+
+static ingot_status allocate_exchange(cand *cs, size_t n, uint64_t *spent, uint64_t budget, ingot_err *err) {
+    ranked *down = ingot_malloc((n ? n : 1) * sizeof *down), *up = ingot_malloc((n ? n : 1) * sizeof *up);
+    if (!down || !up) {
+        ingot_free(down);
+        ingot_free(up);
+        return ingot_err_set(err, INGOT_E_NOMEM, "out of memory");
+    }
+    for (int round = 0; round < EXCHANGE_ROUNDS; round++) {
+        const size_t nd = exchange_rank(cs, n, true, down), nu = exchange_rank(cs, n, false, up);
+        exchange best = {0};
+        double total = 0;
+        for (size_t i = 0; i < n; i++) total += cs[i].items[cs[i].cur].error;
+        best.gain = 1e-12 * total; // demand a real improvement
+        for (size_t x = 0; x < nd; x++)
+            for (size_t y = 0; y < nu; y++)
+                if (down[x].cand != up[y].cand) exchange_pair(cs, down[x].cand, up[y].cand, budget - *spent, &best);
+        if (best.i == best.j) {
+            if (!exchange_multi_round(cs, down, nd, up, nu, best.gain, spent, budget)) break;
+            continue;
+        }
+        *spent = *spent - (cs[best.i].items[cs[best.i].cur].bytes - cs[best.i].items[best.a].bytes) +
+                 (cs[best.j].items[best.u].bytes - cs[best.j].items[cs[best.j].cur].bytes);
+        cs[best.i].cur = best.a;
+        cs[best.j].cur = best.u;
+    }
+    ingot_free(down);
+    ingot_free(up);
+    return allocate_rest(cs, n, spent, budget, err);
+}
+
 static ingot_status allocate(cand *cs, size_t n, uint64_t *spent, uint64_t budget, ingot_err *err) {
     heap_item *h = ingot_malloc((n ? n : 1) * sizeof *h);
     INGOT_FAIL_IF(!h, err, INGOT_E_NOMEM, "out of memory");
@@ -390,7 +549,8 @@ static ingot_status allocate(cand *cs, size_t n, uint64_t *spent, uint64_t budge
         if (hull_next(c, &v, top.cand)) heap_push(h, &nh, v);
     }
     ingot_free(h);
-    return allocate_rest(cs, n, spent, budget, err);
+    INGOT_FORWARD_IF_ERROR(allocate_rest(cs, n, spent, budget, err));
+    return allocate_exchange(cs, n, spent, budget, err);
 }
 
 // ---- entry point --------------------------------------------------------------

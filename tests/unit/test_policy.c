@@ -93,6 +93,8 @@ static int test_policy_role_from_name(void) {
         {"blk.0.ffn_down.weight", INGOT_POLICY_ROLE_FFN_DENSE},
         {"blk.1.engram.embedding.weight", INGOT_POLICY_ROLE_ENGRAM_TABLE},
         {"blk.1.engram.table.weight", INGOT_POLICY_ROLE_ENGRAM_TABLE},
+        {"blk.1.engram.table", INGOT_POLICY_ROLE_ENGRAM_TABLE},
+        {"blk.1.engram.key.0.bias", INGOT_POLICY_ROLE_BIAS},
         {"blk.1.engram.value_proj.weight", INGOT_POLICY_ROLE_ENGRAM_OTHER},
         {"blk.1.engram.norm1.0.weight", INGOT_POLICY_ROLE_NORM},
         {"rope_freqs", INGOT_POLICY_ROLE_OTHER},
@@ -562,6 +564,56 @@ static int test_policy_target_respects_rules(void) {
     return 0;
 }
 
+// On small problems the greedy allocation is compared with the exhaustive
+// optimum over all type combinations that fit the same budget.
+static int test_policy_target_near_optimal(void) {
+    ingot_policy_tensor ts[N_SYNTH];
+    float scale[N_SYNTH];
+    synth_model(ts, scale);
+    synth s = {ts, scale, 0};
+    ingot_policy *p = policy("q4_k_m", NULL, 0);
+    static const ingot_dtype types[] = {Q(Q2_K), Q(Q3_K), Q(Q4_K), Q(Q5_K), Q(Q6_K), Q(Q8_0)};
+    enum { NT = 6, NQ = N_SYNTH - 1 };
+    double e[NQ][NT];
+    uint64_t b[NQ][NT];
+    for (int i = 0; i < NQ; i++)
+        for (int k = 0; k < NT; k++) {
+            e[i][k] = direct_error(&s, (size_t)i, types[k], NULL);
+            CHECK_OK(ingot_dtype_tensor_bytes(types[k], 2, ts[i].dims, &b[i][k], NULL), NULL);
+        }
+    double worst = 1.0;
+    for (double bpw = 3.0; bpw <= 8.0; bpw += 0.25) {
+        ingot_policy_target_opts o = {0};
+        o.target_bpw = bpw;
+        o.sample_rows = 32;
+        ingot_policy_choice ch[N_SYNTH];
+        ingot_policy_target_report rep;
+        ingot_err err = {0};
+        CHECK_OK(ingot_policy_target(p, ts, N_SYNTH, synth_fill, &s, &o, ch, &rep, &err), &err);
+        const uint64_t avail = rep.budget_bytes - rep.fixed_bytes;
+        double best = INFINITY;
+        int idx[NQ] = {0};
+        for (;;) {
+            uint64_t bytes = 0;
+            double err_sum = 0;
+            for (int i = 0; i < NQ; i++) {
+                bytes += b[i][idx[i]];
+                err_sum += e[i][idx[i]];
+            }
+            if (bytes <= avail && err_sum < best) best = err_sum;
+            int i = 0;
+            while (i < NQ && ++idx[i] == NT) idx[i++] = 0;
+            if (i == NQ) break;
+        }
+        CHECK(rep.error >= best * (1 - 1e-9));
+        if (rep.error / best > worst) worst = rep.error / best;
+    }
+    printf("greedy / optimal error, worst over budgets 3..8 bpw: %.4f\n", worst);
+    CHECK(worst < 1.01);
+    ingot_policy_free(p);
+    return 0;
+}
+
 // Any thread count gives the same choices and the same error estimate.
 static int test_policy_target_threads(void) {
     ingot_policy_tensor ts[N_SYNTH];
@@ -874,5 +926,5 @@ INGOT_TEST_MAIN(T(policy_role_from_name), T(policy_preset_roles), T(policy_prese
                 T(policy_override_single_expert), T(policy_override_engram), T(policy_override_errors),
                 T(policy_fallback_100), T(policy_fallback_288), T(policy_plan_lines),
                 T(policy_target_meets_budget), T(policy_target_sampled), T(policy_target_infeasible),
-                T(policy_target_respects_rules), T(policy_target_threads), T(policy_plan_llama_sizes), T(policy_imatrix_load), T(policy_imatrix_bad),
+                T(policy_target_respects_rules), T(policy_target_threads), T(policy_target_near_optimal), T(policy_plan_llama_sizes), T(policy_imatrix_load), T(policy_imatrix_bad),
                 T(policy_imatrix_changes_target), T(policy_alloc_failures))
