@@ -81,7 +81,10 @@ static ingot_status parse_moe(ingot_model *m, const cJSON *moe, ingot_err *err) 
     c->topk_group = json_int(moe, "topk_group", c->n_group);
     const char *scoring = json_str(moe, "scoring");
     c->moe_sigmoid = scoring && !strcmp(scoring, "sigmoid");
-    c->norm_topk_prob = json_bool(moe, "norm_topk_prob", false) || !strcmp(c->arch, "mixtral");
+    // Mixtral's softmax over the top-k logits is softmax + renormalisation;
+    // transformers' DeepseekV2Moe never renormalises, whatever the config says.
+    c->norm_topk_prob = (json_bool(moe, "norm_topk_prob", false) || !strcmp(c->arch, "mixtral")) &&
+                        strcmp(c->arch, "deepseek_v2");
     c->routed_scaling_factor = (float)json_num(moe, "routed_scaling_factor", 1.0);
     const char *method = json_str(moe, "topk_method");
     if (method && !strcmp(method, "group_limited_greedy")) m->topk_group_mode = 1;
@@ -195,7 +198,10 @@ static ingot_status parse_metadata(ingot_model *m, ingot_err *err) {
     if (!st) {
         const ingot_model_config *c = &m->cfg;
         m->attn_scale = 1.0f / sqrtf((float)(c->is_mla ? c->qk_nope_head_dim + c->qk_rope_head_dim : c->head_dim));
-        if (c->is_mla && sc.kind == INGOT_ROPE_YARN && sc.mscale_all_dim > 0) {
+        // DeepseekV3Attention multiplies the softmax scale by mscale²;
+        // transformers' DeepseekV2Attention does not (YaRN then acts through
+        // the cos/sin factor only).
+        if (c->is_mla && sc.kind == INGOT_ROPE_YARN && sc.mscale_all_dim > 0 && strcmp(c->arch, "deepseek_v2")) {
             const double ms = ingot_yarn_get_mscale(sc.factor, sc.mscale_all_dim);
             m->attn_scale *= (float)(ms * ms);
         }
