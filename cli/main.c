@@ -12,15 +12,15 @@
 static const ingot_cmd k_cmds[] = {
     // A NULL function hides a command that this build does not have yet.
     {"convert", ingot_cmd_convert, "convert a Hugging Face checkpoint to one .ingot file"},
-    {"inspect", NULL, "describe a checkpoint (folder, file, archive) or a .ingot file"},
+    {"inspect", ingot_cmd_inspect, "describe a checkpoint (folder, file, archive) or a .ingot file"},
     {"verify", NULL, "check a .ingot file, alone or against its source, and give a verdict"},
     {"run", NULL, "generate text from a prompt"},
     {"logits", ingot_cmd_logits, "write float32 logits (and hidden states) for given token ids"},
     {"perplexity", NULL, "perplexity and KL-divergence over a text"},
     {"bench", ingot_cmd_bench, "prompt and generation speed, with the memory-bandwidth bound"},
     {"engram", NULL, "show Engram compressed ids and row indices for token ids"},
-    {"pack", NULL, "compress a .ingot to the .ingot.zst transport form"},
-    {"unpack", NULL, "restore a .ingot from its .ingot.zst transport form"},
+    {"pack", ingot_cmd_pack, "compress a .ingot to the .ingot.zst transport form"},
+    {"unpack", ingot_cmd_unpack, "restore a .ingot from its .ingot.zst transport form"},
 };
 
 static void print_help(FILE *out) {
