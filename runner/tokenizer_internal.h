@@ -246,6 +246,9 @@ struct ingot_tokenizer {
     uint64_t expand_mul, expand_add; // encode_bound: ids ≤ n·mul + (n+1)·add + specials
 };
 
+// GPT-2 split pattern used by ByteLevel(use_regex: true).
+extern const char ingot_tok_gpt2_pattern[];
+
 // tokenizer_json.c: fill tok from JSON (tok zeroed, magic unset).
 ingot_status ingot_tok_parse(ingot_tokenizer *tok, const char *json, size_t n, ingot_err *err);
 void ingot_tok_deinit(ingot_tokenizer *tok);

@@ -15,7 +15,7 @@
 #define J_ERR(err, code, ...) ingot_err_set((err), (code), "tokenizer.json: " __VA_ARGS__)
 
 // GPT-2 / ByteLevel(use_regex) split pattern (openai/gpt-2 encoder.py).
-static const char gpt2_pattern[] = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+const char ingot_tok_gpt2_pattern[] = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
 // ---- typed field access -------------------------------------------------------------------
 
@@ -547,7 +547,7 @@ static ingot_status parse_pretok_bytelevel(ingot_tokenizer *tok, const cJSON *pj
     INGOT_FORWARD_IF_ERROR(j_bool(pj, "add_prefix_space", true, &pt->add_prefix_space, err));
     INGOT_FORWARD_IF_ERROR(j_bool(pj, "use_regex", true, &use_regex, err));
     if (!use_regex) return INGOT_OK;
-    return ingot_tok_regex_compile(gpt2_pattern, sizeof gpt2_pattern - 1, false, &pt->re, err);
+    return ingot_tok_regex_compile(ingot_tok_gpt2_pattern, strlen(ingot_tok_gpt2_pattern), false, &pt->re, err);
 }
 
 static ingot_status parse_pretok_metaspace(ingot_tokenizer *tok, const cJSON *pj, ingot_err *err) {
