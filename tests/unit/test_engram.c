@@ -7,6 +7,7 @@
 
 #include "ingot/common.h"
 #include "ingot/engram.h"
+#include "ingot/quantize.h"
 #include "ingot/safetensors.h"
 #include "ingot_test.h"
 
@@ -657,7 +658,112 @@ static int test_engram_fixture_forward(void) {
     return 0;
 }
 
+// ---- quantized tables and projections ----------------------------------------
+
+static float lcg_unit(uint64_t *s) {
+    *s = *s * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((double)(*s >> 11) / 9007199254740992.0) * 2.0f - 1.0f;
+}
+
+static double rel_rms(const float *a, const float *b, size_t n) {
+    double d2 = 0, r2 = 0;
+    for (size_t i = 0; i < n; i++) {
+        d2 += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        r2 += (double)b[i] * b[i];
+    }
+    return r2 > 0 ? sqrt(d2 / r2) : 0;
+}
+
+// Table rows gathered from Q8_0 / Q6_K / Q4_K / F8_E4M3_R32 storage decode
+// to the stored row (each row on its own), within each type's error budget;
+// a Q8_0 projection gives W x within the activation-quantization budget.
+static int test_engram_quantized_rows(void) {
+    ingot_engram_config c;
+    if (parse_cfg("{\"engram_layer_ids\":[1],\"engram_max_ngram_size\":3,\"engram_n_head_per_ngram\":2,"
+                  "\"engram_n_embed_per_ngram\":512,\"engram_vocab_size\":[200,300],\"engram_kernel_size\":0,"
+                  "\"hidden_size\":64}",
+                  &c))
+        return 1;
+    ingot_engram_params p;
+    ingot_err err = {0};
+    CHECK_OK(ingot_engram_params_build(&c, 1000, 1000, 2, &p, &err), &err);
+    static int32_t lookup[1000];
+    for (int i = 0; i < 1000; i++) lookup[i] = i;
+    const uint32_t d_h = p.d_h, D = p.d_model, d_mem = ingot_engram_n_cols(&p) * d_h;
+    const uint64_t R = p.layers[0].n_rows;
+    CHECK_EQ_INT(d_h, 256);
+    float *table = ingot_malloc(R * d_h * sizeof *table), *vw = ingot_malloc((size_t)D * d_mem * sizeof *vw);
+    uint8_t *q = ingot_malloc(R * d_h * 2), *qv = ingot_malloc((size_t)D * d_mem * 2);
+    float *ones = ingot_malloc(D * sizeof *ones);
+    CHECK(table && vw && q && qv && ones);
+    uint64_t seed = 7;
+    for (uint64_t i = 0; i < R * d_h; i++) table[i] = lcg_unit(&seed);
+    for (size_t i = 0; i < (size_t)D * d_mem; i++) vw[i] = lcg_unit(&seed) * 0.05f;
+    for (uint32_t i = 0; i < D; i++) ones[i] = 1;
+    static const struct {
+        ingot_dtype t;
+        double budget;
+    } types[] = {{INGOT_DTYPE_Q8_0, 0.01}, {INGOT_DTYPE_Q6_K, 0.02}, {INGOT_DTYPE_Q4_K, 0.1},
+                 {INGOT_DTYPE_F8_E4M3_R32, 0.07}, {INGOT_DTYPE_F16, 1e-3}};
+    int bad = 0;
+    for (size_t k = 0; k < sizeof types / sizeof *types && !bad; k++) {
+        const ingot_quant_traits *qt = ingot_quant_get(types[k].t);
+        uint64_t rb = 0;
+        if (!qt || ingot_dtype_row_bytes(types[k].t, d_h, &rb, &err) != INGOT_OK) {
+            bad = 1;
+            break;
+        }
+        for (uint64_t r = 0; r < R; r++) qt->quantize_row(table + r * d_h, q + r * rb, d_h, NULL);
+        const ingot_quant_traits *q8 = ingot_quant_get(INGOT_DTYPE_Q8_0);
+        uint64_t vrb = 0;
+        ingot_dtype_row_bytes(INGOT_DTYPE_Q8_0, d_mem, &vrb, NULL);
+        for (uint32_t r = 0; r < D; r++) q8->quantize_row(vw + (size_t)r * d_mem, qv + r * vrb, d_mem, NULL);
+        ingot_engram_weights w = {.table_dtype = types[k].t, .table = q, .table_rows = R};
+        w.value = (ingot_engram_linear){INGOT_DTYPE_Q8_0, qv, NULL, D, d_mem};
+        w.key[0] = (ingot_engram_linear){INGOT_DTYPE_F32, vw, NULL, D, d_mem};
+        w.key_norm[0] = w.query_norm[0] = ones;
+        ingot_engram_state *st = NULL;
+        if (ingot_engram_state_create(&p, &st, &err) != INGOT_OK) {
+            bad = 2;
+            break;
+        }
+        float emb[1024], val[64], x[64] = {0}, ref[1024], vref[64];
+        uint64_t rows[INGOT_ENGRAM_MAX_COLS];
+        for (int t = 0; t < 20 && !bad; t++) {
+            ingot_engram_trace tr = {.emb = emb, .value = val};
+            ingot_engram_state_push(st, &p, &p.layers[0], lookup, &w, (int64_t)(t * 37 % 1000), rows);
+            if (ingot_engram_forward(st, &p, &w, x, &tr, &err) != INGOT_OK) bad = 3;
+            for (uint32_t j = 0; j < ingot_engram_n_cols(&p); j++)
+                memcpy(ref + j * d_h, table + rows[j] * d_h, d_h * sizeof *ref);
+            const double e = rel_rms(emb, ref, d_mem);
+            if (e > types[k].budget) {
+                fprintf(stderr, "%s rows: rel rms %.4g > %.4g\n", ingot_dtype_name(types[k].t), e, types[k].budget);
+                bad = 4;
+            }
+            for (uint32_t r = 0; r < D; r++) {
+                double acc = 0;
+                for (uint32_t i = 0; i < d_mem; i++) acc += (double)vw[(size_t)r * d_mem + i] * emb[i];
+                vref[r] = (float)acc;
+            }
+            const double ev = rel_rms(val, vref, D);
+            if (ev > 0.02) {
+                fprintf(stderr, "q8_0 projection: rel rms %.4g\n", ev);
+                bad = 5;
+            }
+        }
+        ingot_engram_state_free(st);
+    }
+    ingot_free(table);
+    ingot_free(vw);
+    ingot_free(q);
+    ingot_free(qv);
+    ingot_free(ones);
+    CHECK_EQ_INT(bad, 0);
+    return 0;
+}
+
 INGOT_TEST_MAIN(T(engram_rng_vectors), T(engram_next_prime), T(engram_v41_params), T(engram_demo_primes),
                 T(engram_toy_hash), T(engram_toy_compress), T(engram_normalize_rules),
                 T(engram_metadata_roundtrip), T(engram_lookup_check), T(engram_forward_toy),
-                T(engram_fixture_compress), T(engram_fixture_rows), T(engram_fixture_forward))
+                T(engram_fixture_compress), T(engram_fixture_rows), T(engram_fixture_forward),
+                T(engram_quantized_rows))
