@@ -217,7 +217,8 @@ typedef struct ingot_policy_target_report {
 // ŵ_ij)² is as small as the greedy allocation finds (cheapest type
 // everywhere, then the upgrade with the best error reduction per byte, along
 // each tensor's lower convex hull, until the budget is spent; then single
-// upgrades that still fit). Tensors the preset fixes (integer sources, 1-D,
+// upgrades that still fit; then exchanges between tensors that lower the
+// error within the budget). Tensors the preset fixes (integer sources, 1-D,
 // norms, routers, biases) and tensors an override matches are not
 // candidates; the token embedding and the output head only take candidates
 // of at least 6.5 bits per weight when there are any. `keep` cannot be
@@ -226,7 +227,8 @@ typedef struct ingot_policy_target_report {
 // @return INGOT_OK; INGOT_E_ARG (no budget, bad candidates, `keep`);
 //         INGOT_E_LIMIT (budget below the minimum: the message gives the
 //         minimum achievable size); INGOT_E_UNSUPPORTED (a candidate type has
-//         no kernels); whatever `fill` returns; INGOT_E_NOMEM.
+//         no kernels); INGOT_E_FORMAT (imatrix entry of the wrong shape);
+//         whatever `fill` returns; INGOT_E_NOMEM.
 ingot_status ingot_policy_target(const ingot_policy *p, const ingot_policy_tensor *tensors, size_t n,
                                  ingot_policy_rows_fn fill, void *user, const ingot_policy_target_opts *opts,
                                  ingot_policy_choice *choices /* out */, ingot_policy_target_report *report /* out */,
