@@ -8,6 +8,7 @@
 #include "ingot/common.h"
 #include "ingot/engram.h"
 #include "ingot/quantize.h"
+#include "ingot/tokenizer.h"
 #include "ingot/safetensors.h"
 #include "ingot_test.h"
 
@@ -762,8 +763,88 @@ static int test_engram_quantized_rows(void) {
     return 0;
 }
 
+// ---- the local ByteLevel decode agrees with the runner's tokenizer -------------
+
+// Lookup built from ingot_tokenizer_decode_token_hf + token_to_piece (the
+// runner's HF-exact decode), numbered by first occurrence like the converter.
+static int lookup_via_tokenizer(const char *json, size_t n, int32_t *out, size_t cap, size_t *vocab) {
+    ingot_err err = {0};
+    ingot_tokenizer *tok = NULL;
+    CHECK_OK(ingot_tokenizer_create(json, n, &tok, &err), &err);
+    char **keys = ingot_calloc(cap, sizeof *keys);
+    size_t *lens = ingot_calloc(cap, sizeof *lens);
+    int32_t *ids = ingot_calloc(cap, sizeof *ids);
+    int r = !keys || !lens || !ids;
+    size_t V = 0, next = 0;
+    static char text[4096];
+    for (; !r && V < cap; V++) {
+        const char *piece = NULL;
+        size_t pn = 0, tn = 0;
+        if (ingot_tokenizer_token_to_piece(tok, (int32_t)V, &piece, &pn, NULL) != INGOT_OK) break;
+        if (ingot_tokenizer_decode_token_hf(tok, (int32_t)V, text, sizeof text, &tn, &err) != INGOT_OK) r = 2;
+        if (!r && ingot_engram_token_key(text, tn, piece, pn, &keys[V], &lens[V], &err) != INGOT_OK) r = 3;
+        if (r) break;
+        out[V] = -1;
+        for (size_t j = 0; j < V && out[V] < 0; j++)
+            if (lens[j] == lens[V] && !memcmp(keys[j], keys[V], lens[V])) out[V] = out[j];
+        if (out[V] < 0) out[V] = (int32_t)next++;
+    }
+    for (size_t i = 0; keys && i < cap; i++) ingot_free(keys[i]);
+    ingot_free(keys);
+    ingot_free(lens);
+    ingot_free(ids);
+    ingot_tokenizer_free(tok);
+    *vocab = V;
+    if (r) fprintf(stderr, "tokenizer path failed (%d): %s\n", r, err.msg);
+    return r;
+}
+
+static int test_engram_decode_matches_tokenizer(void) {
+    SKIP_WITHOUT_FIXTURES(fix);
+    static const char *files[] = {
+        "engram/qwen3_moe_engram/tokenizer.json",
+        "thirdparty/neuralapi/tokenizers/tiny_bpe_bytelevel_tokenizer.json",
+        "thirdparty/neuralapi/tokenizers/tiny_bpe_split_deepseek_tokenizer.json",
+        "thirdparty/neuralapi/tokenizers/tiny_bpe_split_qwen2_tokenizer.json",
+        "thirdparty/neuralapi/tokenizers/tiny_bpe_split_o200k_tokenizer.json",
+    };
+    int checked = 0;
+    for (size_t f = 0; f < sizeof files / sizeof *files; f++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", fix, files[f]);
+        char *json = NULL;
+        size_t n = 0;
+        if (ingot_file_read_all(path, 64u << 20, &json, &n, NULL) != INGOT_OK) continue;
+        int32_t *mine = NULL;
+        uint64_t V = 0, Vc = 0;
+        ingot_err err = {0};
+        const ingot_status st = ingot_engram_compress_build(json, n, &mine, &V, &Vc, &err);
+        int32_t *theirs = ingot_malloc((V + 1) * sizeof *theirs);
+        size_t Vt = 0;
+        int r = st != INGOT_OK || !theirs;
+        if (!r) r = lookup_via_tokenizer(json, n, theirs, V, &Vt);
+        if (!r && Vt != V) r = 4;
+        for (uint64_t i = 0; !r && i < V; i++)
+            if (mine[i] != theirs[i]) {
+                fprintf(stderr, "%s: id %llu: %d vs %d\n", files[f], (unsigned long long)i, mine[i], theirs[i]);
+                r = 5;
+            }
+        ingot_free(json);
+        ingot_free(mine);
+        ingot_free(theirs);
+        if (r) fprintf(stderr, "%s: failure %d (%s)\n", files[f], r, err.msg);
+        CHECK_EQ_INT(r, 0);
+        checked++;
+    }
+    if (!checked) {
+        printf("skipped: no tokenizer fixtures found\n");
+        return INGOT_TEST_SKIP;
+    }
+    return 0;
+}
+
 INGOT_TEST_MAIN(T(engram_rng_vectors), T(engram_next_prime), T(engram_v41_params), T(engram_demo_primes),
                 T(engram_toy_hash), T(engram_toy_compress), T(engram_normalize_rules),
                 T(engram_metadata_roundtrip), T(engram_lookup_check), T(engram_forward_toy),
                 T(engram_fixture_compress), T(engram_fixture_rows), T(engram_fixture_forward),
-                T(engram_quantized_rows))
+                T(engram_quantized_rows), T(engram_decode_matches_tokenizer))
