@@ -279,6 +279,7 @@ static ingot_status runner_hook(const ingot_model *m, ingot_state *s, int layer,
 
 ingot_status ingot_engram_attach(ingot_model *m, ingot_err *err) {
     INGOT_FAIL_IF(!m, err, INGOT_E_ARG, "engram attach: NULL model");
+    if (m->engram_ctx) return INGOT_OK; // already attached
     ingot_engram_model *em = NULL;
     INGOT_FORWARD_IF_ERROR(ingot_engram_model_open(m->c, &em, err));
     if (!em) return INGOT_OK;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ingot/engram.h"
 #include "runner_internal.h"
 
 // ---- JSON helpers ---------------------------------------------------------------
@@ -390,6 +391,7 @@ ingot_status ingot_model_open_container(ingot_container *c, ingot_model **out, i
     m->c = c;
     ingot_status st = parse_metadata(m, err);
     if (!st) st = bind_tensors(m, err);
+    if (!st) st = ingot_engram_attach(m, err); // Engram layers: runner/engram_model.c
     if (st) {
         ingot_model_close(m);
         return st;
@@ -417,6 +419,7 @@ void ingot_model_close(ingot_model *m) {
     if (!m) return;
     for (int l = 0; m->layers && l < m->cfg.n_layer; l++) ingot_free(m->layers[l].exp.gate);
     ingot_free(m->layers);
+    ingot_engram_detach(m);
     ingot_free(m->vec_arena);
     if (m->owns_container) ingot_container_close(m->c);
     ingot_free(m);

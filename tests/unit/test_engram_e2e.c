@@ -81,7 +81,7 @@ static int run_and_compare(const char *path, double atol, cmp_stats *out) {
     ingot_err err = {0};
     ingot_model *m = NULL;
     CHECK_OK(ingot_model_open(path, &m, &err), &err);
-    ingot_status st = ingot_engram_attach(m, &err);
+    ingot_status st = INGOT_OK; // ingot_model_open attached the Engram layers
     size_t n = 0;
     int32_t *ids = fixture_tokens(&n);
     size_t ln = 0;
@@ -115,7 +115,6 @@ static int run_and_compare(const char *path, double atol, cmp_stats *out) {
     }
     if (r) fprintf(stderr, "%s: %s\n", path, err.msg);
     ingot_state_free(s);
-    ingot_engram_detach(m);
     ingot_model_close(m);
     ingot_free(ids);
     ingot_free(ref);
