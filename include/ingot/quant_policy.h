@@ -75,7 +75,8 @@ typedef struct ingot_policy_tensor {
     uint64_t dims[4];        // outermost first; the last dim is the row length
     ingot_dtype src_dtype;   // element type of the source bytes
     bool src_block_scaled;   // F8_E4M3 source with 128x128 block scales (keep → f8_e4m3_b128)
-    float weight;            // importance multiplier for size targets (0 means 1)
+    float weight;            // importance multiplier for size targets (0 means 1), e.g.
+                             // n_expert_used / n_expert for a routed expert without an imatrix
 } ingot_policy_tensor;
 
 // Fill `t` from a canonical name: role from ingot_policy_role_from_name,
