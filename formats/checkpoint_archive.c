@@ -108,18 +108,16 @@ static ingot_status ar_read(struct archive *a, uint8_t *dst, size_t n, size_t *g
     return INGOT_OK;
 }
 
-// Counts the rest of the member (for entries whose size the header omits).
+// Counts the rest of the member (for entries whose size is not trusted).
 static ingot_status ar_drain(struct archive *a, uint64_t *count, const char *path, const char *member,
                              ingot_err *err) {
-    for (;;) {
-        const void *blk;
-        size_t len;
-        la_int64_t off;
-        const int r = archive_read_data_block(a, &blk, &len, &off);
-        if (r == ARCHIVE_EOF) return INGOT_OK;
-        if (r < ARCHIVE_OK) return ar_fail(a, path, member, err);
-        *count += len;
-    }
+    uint8_t *scratch = ingot_malloc(AR_BLOCK);
+    INGOT_FAIL_IF(!scratch, err, INGOT_E_NOMEM, "%s: out of memory", path);
+    ingot_status st = INGOT_OK;
+    for (size_t got = AR_BLOCK; st == INGOT_OK && got == AR_BLOCK; *count += got)
+        st = ar_read(a, scratch, AR_BLOCK, &got, path, member, err);
+    ingot_free(scratch);
+    return st;
 }
 
 // ---- pass 1 -----------------------------------------------------------------------
@@ -177,7 +175,11 @@ static ingot_status ar_read_small(struct archive *a, size_t size, size_t cap, ar
 // Keeps the interesting part of the current member.
 static ingot_status ar_keep(struct archive *a, struct archive_entry *e, ar_member *m, const char *apath,
                             ingot_err *err) {
-    const bool sized = archive_entry_size_is_set(e);
+    // Zip members written with data descriptors may announce size 0 in
+    // their local header, so only tar sizes are trusted; zip members are
+    // measured by reading them.
+    const bool tar = (archive_format(a) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_TAR;
+    const bool sized = tar && archive_entry_size_is_set(e);
     m->size = sized ? (uint64_t)archive_entry_size(e) : 0;
     size_t want;
     if (m->kind == AR_SAFETENSORS) {

@@ -387,7 +387,9 @@ static ingot_status st_dtype(st_parser *ps, ingot_st_tensor *t) {
     const uint64_t at = st_off(ps);
     const char *s;
     size_t n;
+    const size_t mark = ps->arena_used; // the dtype string is not kept
     INGOT_FORWARD_IF_ERROR(st_string(ps, true, t->name, &s, &n));
+    ps->arena_used = mark;
     ingot_dtype d = INGOT_DTYPE_F32;
     const ingot_status st = ingot_st_dtype_lookup(s, n, &d);
     if (st == INGOT_E_UNSUPPORTED)

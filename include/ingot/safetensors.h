@@ -47,8 +47,16 @@ typedef struct ingot_st_file ingot_st_file;
 // messages (copied). Every rule of the format is checked: header length cap
 // and bounds, UTF-8 JSON, duplicate keys, dtype, shape × dtype = span, offsets
 // inside the data area, no overlaps, no gaps, overflow, __metadata__ a
-// string→string map.
-// @return INGOT_OK, INGOT_E_FORMAT, INGOT_E_LIMIT, INGOT_E_NOMEM.
+// string→string map, no NUL in tensor names. Leading JSON whitespace and
+// trailing space padding are accepted; unknown fields inside a tensor entry
+// are ignored (as the reference implementation does). The dtype "F8_E8M0"
+// (the reference spelling) and "E8M0" both give INGOT_DTYPE_E8M0.
+// Every rejection names `name`, the tensor and the byte offset in err->msg
+// and err->path / err->tensor / err->off.
+// @return INGOT_OK, INGOT_E_FORMAT, INGOT_E_LIMIT (header length over
+//   INGOT_ST_HEADER_MAX), INGOT_E_UNSUPPORTED (a dtype of the format ingot
+//   does not handle: F4, F6_*, C64, *FNUZ), INGOT_E_NOMEM, INGOT_E_ARG (the
+//   header is longer than the n bytes given although the file holds it).
 ingot_status ingot_st_file_parse(const uint8_t *buf, size_t n, uint64_t file_size, const char *name,
                                  ingot_st_file **out, ingot_err *err);
 void ingot_st_file_free(ingot_st_file *f);
@@ -75,12 +83,24 @@ typedef struct ingot_checkpoint_shard {
     uint64_t size;     // bytes
 } ingot_checkpoint_shard;
 
-// Open and validate. For a folder or archive with model.safetensors.index.json,
-// the index is cross-checked against the shards: every indexed tensor must be
-// in the shard it names, and no tensor may be in two shards. Small JSON side
-// files (config.json, tokenizer.json, tokenizer_config.json,
-// generation_config.json, special_tokens_map.json) are loaded at open.
-// @return INGOT_OK, INGOT_E_IO, INGOT_E_FORMAT, INGOT_E_LIMIT, INGOT_E_NOMEM.
+// Open and validate. `path` is a folder, a .safetensors file, an
+// index file (*.safetensors.index.json: its folder is opened with it) or an
+// archive (.tar, .tar.gz, .tar.zst, .zip; recognised by content, then by
+// extension). A folder uses model.safetensors.index.json, else the single
+// *.safetensors.index.json, else model.safetensors, else the single
+// *.safetensors. In an archive, a single top-level folder shared by every
+// member is the checkpoint root.
+// With an index, the index is cross-checked against the shards: every indexed
+// tensor must be in the shard it names, every shard tensor must be indexed,
+// no tensor may be in two shards, and every shard named must exist.
+// Small JSON side files (config.json, tokenizer.json, tokenizer_config.json,
+// generation_config.json, special_tokens_map.json) are loaded at open from
+// the checkpoint folder (for a single file: the file's folder), with size
+// caps (tokenizer.json 64 MiB, tokenizer_config.json 16 MiB, others 4 MiB
+// or less).
+// @return INGOT_OK, INGOT_E_IO (missing file or shard, read failure),
+//   INGOT_E_FORMAT, INGOT_E_LIMIT, INGOT_E_UNSUPPORTED, INGOT_E_NOMEM,
+//   INGOT_E_ARG.
 ingot_status ingot_checkpoint_open(const char *path, ingot_checkpoint **out, ingot_err *err);
 void ingot_checkpoint_close(ingot_checkpoint *ck);
 
@@ -91,6 +111,7 @@ size_t ingot_checkpoint_n_tensors(const ingot_checkpoint *ck);
 const ingot_st_tensor *ingot_checkpoint_tensor(const ingot_checkpoint *ck, size_t i);
 // Index of the tensor with this name (O(log n)), or -1.
 int64_t ingot_checkpoint_find(const ingot_checkpoint *ck, const char *name);
+// Shards in storage order (see foreach).
 size_t ingot_checkpoint_n_shards(const ingot_checkpoint *ck);
 const ingot_checkpoint_shard *ingot_checkpoint_shard_get(const ingot_checkpoint *ck, size_t i);
 // A side file by base name ("config.json"); NULL when absent. The bytes are
@@ -105,10 +126,13 @@ const uint8_t *ingot_checkpoint_tensor_data(const ingot_checkpoint *ck, size_t i
 // xxh3-64 of a whole shard file (reads it; for archives, of the member bytes).
 ingot_status ingot_checkpoint_shard_hash(ingot_checkpoint *ck, size_t shard, uint64_t *out, ingot_err *err);
 
-// Stream every tensor in storage order (shard by shard, data offset order).
-// `data` is valid only during the call (ephemeral); for archives one tensor
-// is buffered at a time. A non-OK return from fn stops the walk and is
-// returned.
+// Stream every tensor in storage order (shard by shard, data offset order;
+// shards in name order for folders, in member order for archives).
+// `tensor_index` indexes ingot_checkpoint_tensor(). `data` is valid only
+// during the call (ephemeral) and not necessarily aligned; for archives one
+// tensor is buffered at a time and each shard header is re-checked against
+// the one validated at open. A non-OK return from fn stops the walk and is
+// returned; INGOT_E_INTERRUPTED after SIGINT/SIGTERM (ingot_interrupted()).
 typedef ingot_status (*ingot_checkpoint_tensor_fn)(void *ctx, size_t tensor_index, const uint8_t *data,
                                                    ingot_err *err);
 ingot_status ingot_checkpoint_foreach(ingot_checkpoint *ck, ingot_checkpoint_tensor_fn fn, void *ctx,
