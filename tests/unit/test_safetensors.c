@@ -786,6 +786,29 @@ static int test_st_alloc_fault_injection(void) {
         CHECK_EQ_INT(ingot_alloc_live(), live);
     }
     CHECK(succeeded);
+    // and the same folder as a tar archive, opened and streamed
+    char tar[1024];
+    snprintf(tar, sizeof tar, "%s.tar", dir);
+    CHECK(tb_archive(dir, tar, AR_TAR, "top/") == 0);
+    succeeded = false;
+    for (uint64_t k = 1; k < 400 && !succeeded; k++) {
+        ingot_err err = {0};
+        ingot_checkpoint *ck = NULL;
+        sum_ctx s = {0};
+        ingot_alloc_fail_at(k, true);
+        ingot_status st = ingot_checkpoint_open(tar, &ck, &err);
+        if (st == INGOT_OK) {
+            s.ck = ck;
+            st = ingot_checkpoint_foreach(ck, sum_fn, &s, &err);
+        }
+        ingot_alloc_fail_at(0, false);
+        if (st == INGOT_OK) succeeded = s.calls == 3 && ingot_checkpoint_aux(ck, "config.json", NULL) != NULL;
+        else CHECK_MSG(st == INGOT_E_NOMEM, "k=%llu: %s (%s)", (unsigned long long)k, ingot_status_name(st), err.msg);
+        ingot_checkpoint_close(ck);
+        CHECK_EQ_INT(ingot_alloc_live(), live);
+    }
+    CHECK(succeeded);
+    remove(tar);
     tb_rmtree(dir);
     return 0;
 }
