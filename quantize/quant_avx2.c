@@ -1,8 +1,565 @@
 // AVX2 (+FMA, F16C) kernels, compiled per function with target attributes
 // so the default build needs no -march flag; installed into the AVX2
 // dispatch table when the CPU supports it.
+//
+// Quantizers and decoders produce the same bytes / floats as their _ref:
+// same operations in the same order (no FMA contraction in this target,
+// sums of 32 in ingot_sum32 order, the same rounding rule). Dot products
+// accumulate in a different order and agree within float rounding.
 #include <string.h>
 
 #include "quant_internal.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+// ---- helpers -------------------------------------------------------------------------
+AVX2 static inline float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 static inline int hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+AVX2 static inline float hmax_ps(__m256 v) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+AVX2 static inline float hmin_ps(__m256 v) {
+    __m128 s = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_min_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_min_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+AVX2 static inline __m256 abs_ps(__m256 v) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v); }
+
+// ingot_sum32 order for p = [v0 | v1 | v2 | v3].
+AVX2 static inline float sum32(__m256 v0, __m256 v1, __m256 v2, __m256 v3) {
+    const __m256 c = _mm256_add_ps(_mm256_add_ps(v0, v2), _mm256_add_ps(v1, v3));
+    __m128 e = _mm_add_ps(_mm256_castps256_ps128(c), _mm256_extractf128_ps(c, 1));
+    e = _mm_add_ps(e, _mm_movehl_ps(e, e));
+    e = _mm_add_ss(e, _mm_movehdup_ps(e));
+    return _mm_cvtss_f32(e);
+}
+
+// Four vectors of int32 (elements 0-7, 8-15, 16-23, 24-31) to 32 int8 in order.
+AVX2 static inline __m256i pack32_i8(__m256i a, __m256i b, __m256i c, __m256i d) {
+    const __m256i abcd = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
+    return _mm256_permutevar8x32_epi32(abcd, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+// roundf: half away from zero.
+AVX2 static inline __m256 round_away(__m256 t) {
+    const __m256 tr = _mm256_round_ps(t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 frac = abs_ps(_mm256_sub_ps(t, tr));
+    const __m256 one = _mm256_or_ps(_mm256_set1_ps(1.0f), _mm256_and_ps(t, _mm256_set1_ps(-0.0f)));
+    return _mm256_add_ps(tr, _mm256_and_ps(_mm256_cmp_ps(frac, _mm256_set1_ps(0.5f), _CMP_GE_OQ), one));
+}
+AVX2 static inline __m256 round_even(__m256 t) {
+    return _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+AVX2 static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+
+// Signed int8 × int8, pairwise summed into 8 floats.
+AVX2 static inline __m256 mul_sum_i8(__m256i x, __m256i y) {
+    const __m256i dot16 = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(dot16, _mm256_set1_epi16(1)));
+}
+
+// 16 nibble bytes to 32 values: low nibbles first, then high nibbles.
+AVX2 static inline __m256i unpack_nibbles(const uint8_t *qs) {
+    const __m128i b = _mm_loadu_si128((const __m128i *)qs);
+    const __m128i m = _mm_set1_epi8(0x0F);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(b, 4), m), _mm_and_si128(b, m));
+}
+
+// ---- float rows ----------------------------------------------------------------------
+AVX2 static void f32_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    const float *x = vx, *y = vy;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8), a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(y + i + 16), a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24), _mm256_loadu_ps(y + i + 24), a3);
+    }
+    float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    for (; i < n; i++) sum += x[i] * y[i];
+    *s = sum;
+}
+
+AVX2 static inline __m256 load_f16x8(const uint8_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+AVX2 static inline __m256 load_bf16x8(const uint8_t *p) {
+    const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+
+#define HALF_DOT(name, load, scalar)                                                    \
+    AVX2 static void name(int64_t n, float *s, const void *vx, const void *vy) {          \
+        const uint8_t *x = vx;                                                            \
+        const float *y = vy;                                                              \
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                       \
+        int64_t i = 0;                                                                    \
+        for (; i + 32 <= n; i += 32) {                                                    \
+            a0 = _mm256_fmadd_ps(load(x + 2 * i), _mm256_loadu_ps(y + i), a0);           \
+            a1 = _mm256_fmadd_ps(load(x + 2 * i + 16), _mm256_loadu_ps(y + i + 8), a1);  \
+            a2 = _mm256_fmadd_ps(load(x + 2 * i + 32), _mm256_loadu_ps(y + i + 16), a2); \
+            a3 = _mm256_fmadd_ps(load(x + 2 * i + 48), _mm256_loadu_ps(y + i + 24), a3); \
+        }                                                                                 \
+        float sum = hsum_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3))); \
+        for (; i < n; i++) {                                                              \
+            uint16_t h;                                                                   \
+            memcpy(&h, x + 2 * i, 2);                                                     \
+            sum += scalar(h) * y[i];                                                      \
+        }                                                                                 \
+        *s = sum;                                                                         \
+    }                                                                                     \
+    AVX2 static void name##_dequant(const void *vx, float *y, int64_t n) {               \
+        const uint8_t *x = vx;                                                            \
+        int64_t i = 0;                                                                    \
+        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, load(x + 2 * i));              \
+        for (; i < n; i++) {                                                              \
+            uint16_t h;                                                                   \
+            memcpy(&h, x + 2 * i, 2);                                                     \
+            y[i] = scalar(h);                                                             \
+        }                                                                                 \
+    }
+HALF_DOT(f16_vec_dot, load_f16x8, ingot_f16_to_f32)
+HALF_DOT(bf16_vec_dot, load_bf16x8, ingot_bf16_to_f32)
+
+// ---- Q8_0 ----------------------------------------------------------------------------
+AVX2 static void q8_0_quantize_row(const float *x, void *vy, int64_t n, const float *imatrix) {
+    (void)imatrix;
+    ingot_block_q8_0 *y = vy;
+    for (int64_t i = 0; i < n / INGOT_QK; i++, x += INGOT_QK) {
+        __m256 v[4];
+        __m256 m = _mm256_setzero_ps();
+        for (int k = 0; k < 4; k++) {
+            v[k] = _mm256_loadu_ps(x + 8 * k);
+            m = _mm256_max_ps(m, abs_ps(v[k]));
+        }
+        const float d = hmax_ps(m) / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[i].d = ingot_f2h(d);
+        const __m256 vid = _mm256_set1_ps(id);
+        __m256i q[4];
+        for (int k = 0; k < 4; k++) q[k] = _mm256_cvttps_epi32(round_away(_mm256_mul_ps(v[k], vid)));
+        _mm256_storeu_si256((__m256i *)y[i].qs, pack32_i8(q[0], q[1], q[2], q[3]));
+    }
+}
+
+AVX2 static void q8_0_dequantize_row(const void *vx, float *y, int64_t n) {
+    const ingot_block_q8_0 *x = vx;
+    for (int64_t i = 0; i < n / INGOT_QK; i++, y += INGOT_QK) {
+        const __m256 d = _mm256_set1_ps(h2f(x[i].d));
+        for (int k = 0; k < 4; k++) {
+            const __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(x[i].qs + 8 * k)));
+            _mm256_storeu_ps(y + 8 * k, _mm256_mul_ps(d, _mm256_cvtepi32_ps(q)));
+        }
+    }
+}
+
+AVX2 static void q8_0_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    const ingot_block_q8_0 *x = vx, *y = vy;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / INGOT_QK; i++) {
+        const __m256 d = _mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d));
+        const __m256i qx = _mm256_loadu_si256((const __m256i *)x[i].qs);
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        acc = _mm256_fmadd_ps(d, mul_sum_i8(qx, qy), acc);
+    }
+    *s = hsum_ps(acc);
+}
+
+// ---- Q4_0 ----------------------------------------------------------------------------
+AVX2 static void q4_0_quantize_row(const float *x, void *vy, int64_t n, const float *imatrix) {
+    (void)imatrix;
+    ingot_block_q4_0 *y = vy;
+    for (int64_t i = 0; i < n / INGOT_QK; i++, x += INGOT_QK) {
+        __m256 v[4];
+        __m256 m = _mm256_setzero_ps();
+        for (int k = 0; k < 4; k++) {
+            v[k] = _mm256_loadu_ps(x + 8 * k);
+            m = _mm256_max_ps(m, abs_ps(v[k]));
+        }
+        const float amax = hmax_ps(m);
+        float max = 0.0f;
+        if (amax > 0.0f) { // the first value of largest magnitude, as the scalar scan picks
+            const __m256 va = _mm256_set1_ps(amax);
+            uint32_t bits = 0;
+            for (int k = 0; k < 4; k++)
+                bits |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(abs_ps(v[k]), va, _CMP_EQ_OQ)) << (8 * k);
+            max = x[__builtin_ctz(bits)];
+        }
+        const float d = max / -8.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[i].d = ingot_f2h(d);
+        const __m256 vid = _mm256_set1_ps(id), half = _mm256_set1_ps(8.5f);
+        const __m256i q15 = _mm256_set1_epi32(15);
+        __m256i q[4];
+        for (int k = 0; k < 4; k++)
+            q[k] = _mm256_min_epi32(q15, _mm256_cvttps_epi32(_mm256_add_ps(_mm256_mul_ps(v[k], vid), half)));
+        const __m256i b = pack32_i8(q[0], q[1], q[2], q[3]);
+        const __m128i lo = _mm256_castsi256_si128(b), hi = _mm256_extracti128_si256(b, 1);
+        _mm_storeu_si128((__m128i *)y[i].qs, _mm_or_si128(lo, _mm_slli_epi16(hi, 4)));
+    }
+}
+
+AVX2 static void q4_0_dequantize_row(const void *vx, float *y, int64_t n) {
+    const ingot_block_q4_0 *x = vx;
+    for (int64_t i = 0; i < n / INGOT_QK; i++, y += INGOT_QK) {
+        const __m256 d = _mm256_set1_ps(h2f(x[i].d));
+        const __m256i q = _mm256_sub_epi8(unpack_nibbles(x[i].qs), _mm256_set1_epi8(8));
+        const __m128i q0 = _mm256_castsi256_si128(q), q1 = _mm256_extracti128_si256(q, 1);
+        _mm256_storeu_ps(y, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q0))));
+        _mm256_storeu_ps(y + 8, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q0, 8)))));
+        _mm256_storeu_ps(y + 16, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(q1))));
+        _mm256_storeu_ps(y + 24, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(q1, 8)))));
+    }
+}
+
+AVX2 static void q4_0_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    const ingot_block_q4_0 *x = vx;
+    const ingot_block_q8_0 *y = vy;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / INGOT_QK; i++) {
+        const __m256 d = _mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d));
+        const __m256i qx = _mm256_sub_epi8(unpack_nibbles(x[i].qs), _mm256_set1_epi8(8));
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        acc = _mm256_fmadd_ps(d, mul_sum_i8(qx, qy), acc);
+    }
+    *s = hsum_ps(acc);
+}
+
+// ---- Q4_1, IQ4_NL (Q8_0 activations) -------------------------------------------------
+AVX2 static void q4_1_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    const ingot_block_q4_1 *x = vx;
+    const ingot_block_q8_0 *y = vy;
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / INGOT_QK; i++) {
+        const float dy = h2f(y[i].d);
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(unpack_nibbles(x[i].qs), qy), ones16);
+        const __m256i py = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, qy), ones16);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * dy), _mm256_cvtepi32_ps(p), acc);
+        accm = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].m) * dy), _mm256_cvtepi32_ps(py), accm);
+    }
+    *s = hsum_ps(_mm256_add_ps(acc, accm));
+}
+
+AVX2 static void iq4_nl_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    const ingot_block_iq4_nl *x = vx;
+    const ingot_block_q8_0 *y = vy;
+    const __m128i t = _mm_loadu_si128((const __m128i *)ingot_iq4nl_values);
+    const __m256i table = _mm256_set_m128i(t, t);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / INGOT_QK; i++) {
+        const __m256i qx = _mm256_shuffle_epi8(table, unpack_nibbles(x[i].qs));
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), mul_sum_i8(qx, qy), acc);
+    }
+    *s = hsum_ps(acc);
+}
+
+// ---- Q8_K (activations) --------------------------------------------------------------
+AVX2 static void q8_k_quantize_row(const float *x, void *vy, int64_t n, const float *imatrix) {
+    (void)imatrix;
+    ingot_block_q8_k *y = vy;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++, x += INGOT_QK_K) {
+        __m256 m = _mm256_setzero_ps();
+        for (int k = 0; k < 32; k++) m = _mm256_max_ps(m, abs_ps(_mm256_loadu_ps(x + 8 * k)));
+        const float amax = hmax_ps(m);
+        if (amax == 0.0f) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        const float iscale = 127.0f / amax;
+        const __m256 vis = _mm256_set1_ps(iscale);
+        const __m256i lim = _mm256_set1_epi32(127), nlim = _mm256_set1_epi32(-127);
+        for (int b = 0; b < 8; b++) {
+            __m256i q[4];
+            for (int k = 0; k < 4; k++) {
+                const __m256 t = round_even(_mm256_mul_ps(vis, _mm256_loadu_ps(x + 32 * b + 8 * k)));
+                q[k] = _mm256_max_epi32(nlim, _mm256_min_epi32(lim, _mm256_cvtps_epi32(t)));
+            }
+            y[i].bsums[2 * b] = (int16_t)hsum_epi32(_mm256_add_epi32(q[0], q[1]));
+            y[i].bsums[2 * b + 1] = (int16_t)hsum_epi32(_mm256_add_epi32(q[2], q[3]));
+            _mm256_storeu_si256((__m256i *)(y[i].qs + 32 * b), pack32_i8(q[0], q[1], q[2], q[3]));
+        }
+        y[i].d = 1.0f / iscale;
+    }
+}
+
+// ---- Q4_K / Q5_K -----------------------------------------------------------------------
+AVX2 static void kquant_weights(const float *x, const float *im, float *w) {
+    float s2 = 0.0f;
+    for (int b = 0; b < INGOT_QK_K; b += 32) {
+        __m256 p[4];
+        for (int k = 0; k < 4; k++) {
+            const __m256 v = _mm256_loadu_ps(x + b + 8 * k);
+            p[k] = _mm256_mul_ps(v, v);
+        }
+        s2 += sum32(p[0], p[1], p[2], p[3]);
+    }
+    s2 /= INGOT_QK_K;
+    const __m256 vs2 = _mm256_set1_ps(s2), vs = _mm256_set1_ps(sqrtf(s2));
+    for (int j = 0; j < INGOT_QK_K; j += 8) {
+        const __m256 v = _mm256_loadu_ps(x + j);
+        const __m256 r = im ? _mm256_mul_ps(_mm256_loadu_ps(im + j),
+                                            _mm256_sqrt_ps(_mm256_add_ps(vs2, _mm256_mul_ps(v, v))))
+                            : _mm256_add_ps(vs, abs_ps(v));
+        _mm256_storeu_ps(w + j, r);
+    }
+}
+
+AVX2 static float affine_search32(int nmax, const float *x, const float *w, uint8_t *L, float *m_out, int nstep,
+                                  float rmin, float rdelta) {
+    __m256 vx[4], vw[4], mn = _mm256_loadu_ps(x), mx = mn;
+    for (int k = 0; k < 4; k++) {
+        vx[k] = _mm256_loadu_ps(x + 8 * k);
+        vw[k] = _mm256_loadu_ps(w + 8 * k);
+        mn = _mm256_min_ps(mn, vx[k]);
+        mx = _mm256_max_ps(mx, vx[k]);
+    }
+    float lo = hmin_ps(mn);
+    const float hi = hmax_ps(mx);
+    if (lo > 0.0f) lo = 0.0f;
+    if (!(hi > lo)) {
+        memset(L, 0, 32);
+        *m_out = -lo;
+        return 0.0f;
+    }
+    __m256 pwx[4], pwx2[4];
+    for (int k = 0; k < 4; k++) {
+        pwx[k] = _mm256_mul_ps(vw[k], vx[k]);
+        pwx2[k] = _mm256_mul_ps(pwx[k], vx[k]);
+    }
+    const double sw = sum32(vw[0], vw[1], vw[2], vw[3]), swx = sum32(pwx[0], pwx[1], pwx[2], pwx[3]),
+                 swx2 = sum32(pwx2[0], pwx2[1], pwx2[2], pwx2[3]);
+    const __m256 vlo = _mm256_set1_ps(lo), vmax = _mm256_set1_ps((float)nmax), zero = _mm256_setzero_ps();
+    __m256 d[4], best_l[4] = {zero, zero, zero, zero};
+    for (int k = 0; k < 4; k++) d[k] = _mm256_sub_ps(vx[k], vlo);
+    double best_err = INFINITY;
+    float best_s = 0.0f, best_m = lo;
+    for (int is = -1; is <= nstep; is++) {
+        const __m256 vis = _mm256_set1_ps(ingot_affine_iscale(is, nmax, rmin, rdelta, hi - lo));
+        __m256 l[4], a[4], b[4], c[4];
+        for (int k = 0; k < 4; k++) {
+            l[k] = _mm256_min_ps(vmax, _mm256_max_ps(zero, round_even(_mm256_mul_ps(vis, d[k]))));
+            a[k] = _mm256_mul_ps(vw[k], l[k]);
+            b[k] = _mm256_mul_ps(a[k], l[k]);
+            c[k] = _mm256_mul_ps(a[k], vx[k]);
+        }
+        double s, m, err;
+        if (!ingot_affine_fit(sw, swx, swx2, sum32(a[0], a[1], a[2], a[3]), sum32(b[0], b[1], b[2], b[3]),
+                              sum32(c[0], c[1], c[2], c[3]), &s, &m, &err))
+            continue;
+        if (err < best_err) {
+            best_err = err;
+            best_s = (float)s;
+            best_m = (float)m;
+            for (int k = 0; k < 4; k++) best_l[k] = l[k];
+        }
+    }
+    const __m256i q = pack32_i8(_mm256_cvtps_epi32(best_l[0]), _mm256_cvtps_epi32(best_l[1]),
+                                _mm256_cvtps_epi32(best_l[2]), _mm256_cvtps_epi32(best_l[3]));
+    _mm256_storeu_si256((__m256i *)L, q);
+    *m_out = -best_m;
+    return best_s;
+}
+
+AVX2 static void k45_levels32(int nmax, const float *x, float dl, float dm, uint8_t *L) {
+    if (dl == 0.0f) {
+        memset(L, 0, 32);
+        return;
+    }
+    const __m256 vdl = _mm256_set1_ps(dl), vdm = _mm256_set1_ps(dm);
+    const __m256 vmax = _mm256_set1_ps((float)nmax), zero = _mm256_setzero_ps();
+    __m256i q[4];
+    for (int k = 0; k < 4; k++) {
+        const __m256 t = round_even(_mm256_div_ps(_mm256_add_ps(_mm256_loadu_ps(x + 8 * k), vdm), vdl));
+        q[k] = _mm256_cvtps_epi32(_mm256_min_ps(vmax, _mm256_max_ps(zero, t)));
+    }
+    _mm256_storeu_si256((__m256i *)L, pack32_i8(q[0], q[1], q[2], q[3]));
+}
+
+static const ingot_k45_kernels k_k45_avx2 = {kquant_weights, affine_search32, k45_levels32};
+
+AVX2 static void q4_k_quantize_row(const float *x, void *y, int64_t n, const float *imatrix) {
+    ingot_q4_k_quantize_row_with(x, y, n, imatrix, &k_k45_avx2);
+}
+AVX2 static void q5_k_quantize_row(const float *x, void *y, int64_t n, const float *imatrix) {
+    ingot_q5_k_quantize_row_with(x, y, n, imatrix, &k_k45_avx2);
+}
+
+AVX2 static void q4_k_dequantize_row(const void *vx, float *y, int64_t n) {
+    const ingot_block_q4_k *x = vx;
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        const float d = h2f(x[i].d), dmin = h2f(x[i].dmin);
+        for (int j = 0; j < 8; j++, y += 32) {
+            uint8_t sc, m;
+            ingot_k4_scale_min(j, x[i].scales, &sc, &m);
+            const __m256 dl = _mm256_set1_ps(d * (float)sc), ml = _mm256_set1_ps(dmin * (float)m);
+            __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * (j / 2)));
+            q = _mm256_and_si256(j & 1 ? _mm256_srli_epi16(q, 4) : q, m4);
+            for (int k = 0; k < 4; k++) {
+                const __m128i part = k < 2 ? _mm256_castsi256_si128(q) : _mm256_extracti128_si256(q, 1);
+                const __m256 v = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(k & 1 ? _mm_srli_si128(part, 8) : part));
+                _mm256_storeu_ps(y + 8 * k, _mm256_sub_ps(_mm256_mul_ps(dl, v), ml));
+            }
+        }
+    }
+}
+
+AVX2 static void q4_k_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    const ingot_block_q4_k *x = vx;
+    const ingot_block_q8_k *y = vy;
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        int32_t summ = 0;
+        __m256i acc = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            uint8_t sc0, m0, sc1, m1;
+            ingot_k4_scale_min(2 * j, x[i].scales, &sc0, &m0);
+            ingot_k4_scale_min(2 * j + 1, x[i].scales, &sc1, &m1);
+            summ += m0 * (y[i].bsums[4 * j] + y[i].bsums[4 * j + 1]) + m1 * (y[i].bsums[4 * j + 2] + y[i].bsums[4 * j + 3]);
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
+            const __m256i y0 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 64 * j));
+            const __m256i y1 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 64 * j + 32));
+            const __m256i p0 = _mm256_maddubs_epi16(_mm256_and_si256(q, m4), y0);
+            const __m256i p1 = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), y1);
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p0, _mm256_set1_epi16(sc0)));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p1, _mm256_set1_epi16(sc1)));
+        }
+        const int32_t sumi = hsum_epi32(acc);
+        sum += y[i].d * (h2f(x[i].d) * (float)sumi - h2f(x[i].dmin) * (float)summ);
+    }
+    *s = sum;
+}
+
+AVX2 static void q5_k_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    const ingot_block_q5_k *x = vx;
+    const ingot_block_q8_k *y = vy;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        int32_t summ = 0;
+        __m256i acc = _mm256_setzero_si256();
+        const __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        for (int j = 0; j < 4; j++) {
+            uint8_t sc0, m0, sc1, m1;
+            ingot_k4_scale_min(2 * j, x[i].scales, &sc0, &m0);
+            ingot_k4_scale_min(2 * j + 1, x[i].scales, &sc1, &m1);
+            summ += m0 * (y[i].bsums[4 * j] + y[i].bsums[4 * j + 1]) + m1 * (y[i].bsums[4 * j + 2] + y[i].bsums[4 * j + 3]);
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
+            const __m128i sh0 = _mm_cvtsi32_si128(2 * j), sh1 = _mm_cvtsi32_si128(2 * j + 1);
+            const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, sh0), one), 4);
+            const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, sh1), one), 4);
+            const __m256i q0 = _mm256_or_si256(_mm256_and_si256(q, m4), h0);
+            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h1);
+            const __m256i y0 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 64 * j));
+            const __m256i y1 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 64 * j + 32));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q0, y0), _mm256_set1_epi16(sc0)));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q1, y1), _mm256_set1_epi16(sc1)));
+        }
+        const int32_t sumi = hsum_epi32(acc);
+        sum += y[i].d * (h2f(x[i].d) * (float)sumi - h2f(x[i].dmin) * (float)summ);
+    }
+    *s = sum;
+}
+
+// ---- Q6_K ----------------------------------------------------------------------------
+// Levels (0..63, not yet minus 32) of the 32 values 128h + 32k + (0..31).
+AVX2 static inline __m256i q6_k_levels(const ingot_block_q6_k *b, int h, int k) {
+    const __m256i ql = _mm256_loadu_si256((const __m256i *)(b->ql + 64 * h + 32 * (k & 1)));
+    const __m256i qh = _mm256_loadu_si256((const __m256i *)(b->qh + 32 * h));
+    const __m256i lo = _mm256_and_si256(k >> 1 ? _mm256_srli_epi16(ql, 4) : ql, _mm256_set1_epi8(0x0F));
+    const __m256i hi = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(2 * k)), _mm256_set1_epi8(3));
+    return _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
+}
+
+AVX2 static void q6_k_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    const ingot_block_q6_k *x = vx;
+    const ingot_block_q8_k *y = vy;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        int32_t offs = 0;
+        for (int j = 0; j < 16; j++) offs += x[i].scales[j] * y[i].bsums[j];
+        __m256i acc = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++)
+            for (int k = 0; k < 4; k++) {
+                const int sb = 8 * h + 2 * k;
+                const __m256i sc = _mm256_set_m128i(_mm_set1_epi16(x[i].scales[sb + 1]), _mm_set1_epi16(x[i].scales[sb]));
+                const __m256i qy = _mm256_loadu_si256((const __m256i *)(y[i].qs + 128 * h + 32 * k));
+                const __m256i p = _mm256_maddubs_epi16(q6_k_levels(&x[i], h, k), qy);
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, sc));
+            }
+        const int32_t sumi = hsum_epi32(acc) - 32 * offs;
+        sum += y[i].d * h2f(x[i].d) * (float)sumi;
+    }
+    *s = sum;
+}
+
+AVX2 static void q6_k_dequantize_row(const void *vx, float *y, int64_t n) {
+    const ingot_block_q6_k *x = vx;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        const float d = h2f(x[i].d);
+        for (int h = 0; h < 2; h++)
+            for (int k = 0; k < 4; k++, y += 32) {
+                const __m256i q = _mm256_sub_epi8(q6_k_levels(&x[i], h, k), _mm256_set1_epi8(32));
+                for (int half = 0; half < 2; half++) {
+                    const __m256 dl = _mm256_set1_ps(d * (float)x[i].scales[8 * h + 2 * k + half]);
+                    const __m128i part = half ? _mm256_extracti128_si256(q, 1) : _mm256_castsi256_si128(q);
+                    const __m256 v0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(part));
+                    const __m256 v1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(part, 8)));
+                    _mm256_storeu_ps(y + 16 * half, _mm256_mul_ps(dl, v0));
+                    _mm256_storeu_ps(y + 16 * half + 8, _mm256_mul_ps(dl, v1));
+                }
+            }
+    }
+}
+
+void ingot_quant_install_avx2(ingot_quant_traits *tab) {
+    tab[INGOT_DTYPE_F32].vec_dot = f32_vec_dot;
+    tab[INGOT_DTYPE_F16].vec_dot = f16_vec_dot;
+    tab[INGOT_DTYPE_F16].dequantize_row = f16_vec_dot_dequant;
+    tab[INGOT_DTYPE_BF16].vec_dot = bf16_vec_dot;
+    tab[INGOT_DTYPE_BF16].dequantize_row = bf16_vec_dot_dequant;
+    tab[INGOT_DTYPE_Q8_0].quantize_row = q8_0_quantize_row;
+    tab[INGOT_DTYPE_Q8_0].dequantize_row = q8_0_dequantize_row;
+    tab[INGOT_DTYPE_Q8_0].vec_dot = q8_0_vec_dot;
+    tab[INGOT_DTYPE_Q4_0].quantize_row = q4_0_quantize_row;
+    tab[INGOT_DTYPE_Q4_0].dequantize_row = q4_0_dequantize_row;
+    tab[INGOT_DTYPE_Q4_0].vec_dot = q4_0_vec_dot;
+    tab[INGOT_DTYPE_Q4_1].vec_dot = q4_1_vec_dot;
+    tab[INGOT_DTYPE_IQ4_NL].vec_dot = iq4_nl_vec_dot;
+    tab[INGOT_DTYPE_Q8_K].quantize_row = q8_k_quantize_row;
+    tab[INGOT_DTYPE_Q4_K].quantize_row = q4_k_quantize_row;
+    tab[INGOT_DTYPE_Q4_K].dequantize_row = q4_k_dequantize_row;
+    tab[INGOT_DTYPE_Q4_K].vec_dot = q4_k_vec_dot;
+    tab[INGOT_DTYPE_Q5_K].quantize_row = q5_k_quantize_row;
+    tab[INGOT_DTYPE_Q5_K].vec_dot = q5_k_vec_dot;
+    tab[INGOT_DTYPE_Q6_K].dequantize_row = q6_k_dequantize_row;
+    tab[INGOT_DTYPE_Q6_K].vec_dot = q6_k_vec_dot;
+}
+
+#else
 void ingot_quant_install_avx2(ingot_quant_traits *tab) { (void)tab; }
+#endif

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ingot/quantize.h"
 
@@ -115,11 +116,28 @@ _Static_assert(offsetof(ingot_block_q8_k, bsums) == 260, "q8_k bsums offset");
 // IQ4_NL grid (GGML kvalues_iq4nl).
 extern const int8_t ingot_iq4nl_values[16];
 
+// One-time setup of the lookup tables the kernels read; run by
+// ingot_quant_init (pthread_once) before any kernel is reachable.
+void ingot_quant_init(void);
+void ingot_quant_legacy_init(void);
+void ingot_quant_float_init(void);
+// E4M3 byte → f32 (NaN for 0x7f / 0xff).
+extern float ingot_e4m3_lut[256];
+
 // ---- helpers ----------------------------------------------------------------
 static inline float ingot_h2f(uint16_t h) { return ingot_f16_to_f32(h); }
 static inline uint16_t ingot_f2h(float f) { return ingot_f32_to_f16(f); }
-// Round half to even (the rounding every SIMD path uses).
-static inline int ingot_nearest_int(float f) { return (int)nearbyintf(f); }
+// Round half to even (the rounding every SIMD path uses). Adding 1.5·2^23
+// leaves the sum in [2^23, 2^24), where the float grid is the integers, so
+// the one rounding of the add is the answer (|f| < 2^22). nearbyintf gives
+// the same but saves and restores the FP environment on every call.
+static inline int ingot_nearest_int(float f) {
+    if (!(fabsf(f) < 4194304.0f)) return f > 0 ? 4194304 : -4194304; // also NaN → −2^22
+    const float v = f + 12582912.0f;
+    int32_t i;
+    memcpy(&i, &v, 4);
+    return (i & 0x007fffff) - 0x00400000;
+}
 
 // Q4_K / Q5_K 6-bit scale and min of sub-block j (0..7).
 static inline void ingot_k4_scale_min(int j, const uint8_t *q, uint8_t *sc, uint8_t *m) {
@@ -141,6 +159,55 @@ static inline float ingot_sum32(const float *p) {
         for (int l = 0; l < w; l++) a[l] = a[l] + a[l + w];
     return a[0];
 }
+
+// Affine sub-block fit shared by the scalar and SIMD searches (so both
+// decide alike): candidate inverse scale `is` (−1: plain nmax / range)...
+static inline float ingot_affine_iscale(int is, int nmax, float rmin, float rdelta, float range) {
+    return (is < 0 ? (float)nmax : rmin + rdelta * (float)is + (float)nmax) / range;
+}
+// ...and the weighted least-squares (s, m) for fixed levels, m ≤ 0, with
+// its weighted error. sw, swx, swx2: Σw, Σwx, Σwx²; sl, sl2, slx: ΣwL,
+// ΣwL², ΣwLx. Returns 0 when the levels admit no fit.
+static inline int ingot_affine_fit(double sw, double swx, double swx2, double sl, double sl2, double slx, double *s,
+                                   double *m, double *err) {
+    const double det = sw * sl2 - sl * sl;
+    if (det > 0) {
+        *s = (sw * slx - swx * sl) / det;
+        *m = (sl2 * swx - sl * slx) / det;
+        if (*m > 0) {
+            *m = 0;
+            *s = slx / sl2;
+        }
+    } else if (sl2 > 0) {
+        *m = 0;
+        *s = slx / sl2;
+    } else {
+        return 0;
+    }
+    *err = swx2 + *s * *s * sl2 + *m * *m * sw + 2 * *s * *m * sl - 2 * *s * slx - 2 * *m * swx;
+    return 1;
+}
+
+// Q4_K / Q5_K quantizer pieces, swappable for SIMD twins that produce the
+// same bytes.
+typedef struct ingot_k45_kernels {
+    // Error weights of one 256-value super-block (see quant_ref_kquants.c).
+    void (*weights)(const float *x, const float *im, float *w);
+    // Searched fit of 32 values: returns s, sets L[32] and *m_out (x ≈ s·L − m).
+    float (*search)(int nmax, const float *x, const float *w, uint8_t *L, float *m_out, int nstep, float rmin,
+                    float rdelta);
+    // Final levels of 32 values: L = clamp(nearest((x + dm) / dl), 0, nmax).
+    void (*levels)(int nmax, const float *x, float dl, float dm, uint8_t *L);
+} ingot_k45_kernels;
+void ingot_kquant_weights_ref(const float *x, const float *im, float *w);
+float ingot_affine_search32_ref(int nmax, const float *x, const float *w, uint8_t *L, float *m_out, int nstep,
+                                float rmin, float rdelta);
+void ingot_k45_levels32_ref(int nmax, const float *x, float dl, float dm, uint8_t *L);
+// k NULL: round-to-nearest baseline.
+void ingot_q4_k_quantize_row_with(const float *x, void *y, int64_t n, const float *imatrix,
+                                  const ingot_k45_kernels *k);
+void ingot_q5_k_quantize_row_with(const float *x, void *y, int64_t n, const float *imatrix,
+                                  const ingot_k45_kernels *k);
 
 // ---- kernels ----------------------------------------------------------------
 #define INGOT_QUANT_DECLARE(t, sfx)                                                        \

@@ -85,6 +85,12 @@ void ingot_bf16_vec_dot_ref(int64_t n, float *s, const void *vx, const void *vy)
 }
 
 // ---- f8_e4m3_r32 -------------------------------------------------------------------
+float ingot_e4m3_lut[256];
+
+void ingot_quant_float_init(void) {
+    for (int v = 0; v < 256; v++) ingot_e4m3_lut[v] = ingot_e4m3_to_f32((uint8_t)v);
+}
+
 // Scale = smallest power of two ≥ max|x| / 448 (E4M3's largest finite
 // value), so every scaled value is representable; values are then rounded
 // to nearest even E4M3. Dividing by a power of two is exact.
@@ -106,7 +112,7 @@ void ingot_f8_r32_dequantize_row_ref(const void *vx, float *y, int64_t n) {
     const ingot_block_f8_r32 *x = vx;
     for (int64_t i = 0; i < n / INGOT_QK; i++) {
         const float d = ingot_e8m0_to_f32(x[i].e);
-        for (int j = 0; j < INGOT_QK; j++) *y++ = ingot_e4m3_to_f32(x[i].qs[j]) * d;
+        for (int j = 0; j < INGOT_QK; j++) *y++ = ingot_e4m3_lut[x[i].qs[j]] * d;
     }
 }
 
@@ -117,7 +123,7 @@ void ingot_f8_r32_vec_dot_ref(int64_t n, float *s, const void *vx, const void *v
     float sum = 0.0f;
     for (int64_t i = 0; i < n / INGOT_QK; i++) {
         float acc = 0.0f;
-        for (int j = 0; j < INGOT_QK; j++) acc += ingot_e4m3_to_f32(x[i].qs[j]) * y[i * INGOT_QK + j];
+        for (int j = 0; j < INGOT_QK; j++) acc += ingot_e4m3_lut[x[i].qs[j]] * y[i * INGOT_QK + j];
         sum += acc * ingot_e8m0_to_f32(x[i].e);
     }
     *s = sum;
@@ -128,13 +134,14 @@ static inline int64_t b128_tiles(int64_t n) { return (n + 127) / 128; }
 
 void ingot_b128_dequantize_row(const void *tensor, int64_t n_rows, int64_t n_cols, int64_t r, float *y) {
     assert(r >= 0 && r < n_rows);
+    ingot_quant_init();
     const uint8_t *q = (const uint8_t *)tensor + r * n_cols;
     const uint8_t *scales = (const uint8_t *)tensor + n_rows * n_cols + 4 * (r / 128) * b128_tiles(n_cols);
     for (int64_t t = 0; t < b128_tiles(n_cols); t++) {
         float d;
         memcpy(&d, scales + 4 * t, 4);
         const int64_t end = (t + 1) * 128 < n_cols ? (t + 1) * 128 : n_cols;
-        for (int64_t c = t * 128; c < end; c++) y[c] = ingot_e4m3_to_f32(q[c]) * d;
+        for (int64_t c = t * 128; c < end; c++) y[c] = ingot_e4m3_lut[q[c]] * d;
     }
 }
 

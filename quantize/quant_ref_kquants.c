@@ -33,13 +33,19 @@ static float sum_n(const float *p, int n) {
     return s;
 }
 
-static void kquant_weights(const float *x, const float *im, float *w) {
+// s2 is summed per 32-value sub-block (ingot_sum32) so SIMD twins match.
+void ingot_kquant_weights_ref(const float *x, const float *im, float *w) {
     float s2 = 0.0f;
-    for (int j = 0; j < INGOT_QK_K; j++) s2 += x[j] * x[j];
+    for (int b = 0; b < INGOT_QK_K; b += 32) {
+        float p[32];
+        for (int j = 0; j < 32; j++) p[j] = x[b + j] * x[b + j];
+        s2 += ingot_sum32(p);
+    }
     s2 /= INGOT_QK_K;
     const float s = sqrtf(s2);
     for (int j = 0; j < INGOT_QK_K; j++) w[j] = im ? im[j] * sqrtf(s2 + x[j] * x[j]) : s + fabsf(x[j]);
 }
+#define kquant_weights ingot_kquant_weights_ref
 
 // ---- affine sub-block fit ----------------------------------------------------
 // Returns the scale s; *m_out = m ≥ 0 so that x ≈ s·L − m. n ≤ 32.
@@ -65,7 +71,7 @@ static float affine_search(int n, int nmax, const float *x, const float *w, uint
     double best_err = INFINITY;
     float best_s = 0.0f, best_m = lo;
     for (int is = -1; is <= nstep; is++) {
-        const float iscale = (is < 0 ? (float)nmax : rmin + rdelta * (float)is + (float)nmax) / (hi - lo);
+        const float iscale = ingot_affine_iscale(is, nmax, rmin, rdelta, hi - lo);
         uint8_t lt[32];
         float a[32], b[32], c[32];
         for (int j = 0; j < n; j++) {
@@ -76,23 +82,8 @@ static float affine_search(int n, int nmax, const float *x, const float *w, uint
             b[j] = a[j] * (float)l;
             c[j] = a[j] * x[j];
         }
-        const double sl = sum_n(a, n), sl2 = sum_n(b, n), slx = sum_n(c, n);
-        const double det = sw * sl2 - sl * sl;
-        double s, m;
-        if (det > 0) {
-            s = (sw * slx - swx * sl) / det;
-            m = (sl2 * swx - sl * slx) / det;
-            if (m > 0) {
-                m = 0;
-                s = slx / sl2;
-            }
-        } else if (sl2 > 0) {
-            m = 0;
-            s = slx / sl2;
-        } else {
-            continue;
-        }
-        const double err = swx2 + s * s * sl2 + m * m * sw + 2 * s * m * sl - 2 * s * slx - 2 * m * swx;
+        double s, m, err;
+        if (!ingot_affine_fit(sw, swx, swx2, sum_n(a, n), sum_n(b, n), sum_n(c, n), &s, &m, &err)) continue;
         if (err < best_err) {
             best_err = err;
             best_s = (float)s;
@@ -103,6 +94,21 @@ static float affine_search(int n, int nmax, const float *x, const float *w, uint
     *m_out = -best_m;
     return best_s;
 }
+
+float ingot_affine_search32_ref(int nmax, const float *x, const float *w, uint8_t *L, float *m_out, int nstep,
+                                float rmin, float rdelta) {
+    return affine_search(32, nmax, x, w, L, m_out, nstep, rmin, rdelta);
+}
+
+void ingot_k45_levels32_ref(int nmax, const float *x, float dl, float dm, uint8_t *L) {
+    for (int l = 0; l < 32; l++) {
+        const int q = dl != 0.0f ? ingot_nearest_int((x[l] + dm) / dl) : 0;
+        L[l] = (uint8_t)(q < 0 ? 0 : q > nmax ? nmax : q);
+    }
+}
+
+static const ingot_k45_kernels k_k45_ref = {ingot_kquant_weights_ref, ingot_affine_search32_ref,
+                                            ingot_k45_levels32_ref};
 
 // Round-to-nearest baseline: s = (max − min) / nmax, m = −min.
 static float affine_rtn(int n, int nmax, const float *x, uint8_t *L, float *m_out) {
@@ -170,16 +176,16 @@ static void k4_set_scale_min(uint8_t *q, int j, int ls, int lm) {
 }
 
 // Shared by Q4_K (nmax 15) and Q5_K (nmax 31): fills d, dmin, scales and
-// the final levels L[256].
-static void k45_block(const float *x, const float *im, int nmax, int search, uint16_t *d_out, uint16_t *dmin_out,
-                      uint8_t *scales, uint8_t *L) {
+// the final levels L[256]. `k` NULL: round-to-nearest baseline.
+static void k45_block(const float *x, const float *im, int nmax, const ingot_k45_kernels *k, uint16_t *d_out,
+                      uint16_t *dmin_out, uint8_t *scales, uint8_t *L) {
     float w[INGOT_QK_K], sc[8], mn[8];
-    kquant_weights(x, im, w);
+    if (k) k->weights(x, im, w);
     float max_sc = 0.0f, max_mn = 0.0f;
     for (int j = 0; j < 8; j++) {
-        sc[j] = search ? affine_search(32, nmax, x + 32 * j, w + 32 * j, L + 32 * j, &mn[j], nmax == 15 ? 20 : 15,
-                                       nmax == 15 ? -1.0f : -0.5f, 0.1f)
-                       : affine_rtn(32, nmax, x + 32 * j, L + 32 * j, &mn[j]);
+        sc[j] = k ? k->search(nmax, x + 32 * j, w + 32 * j, L + 32 * j, &mn[j], nmax == 15 ? 20 : 15,
+                              nmax == 15 ? -1.0f : -0.5f, 0.1f)
+                  : affine_rtn(32, nmax, x + 32 * j, L + 32 * j, &mn[j]);
         max_sc = fmaxf(max_sc, sc[j]);
         max_mn = fmaxf(max_mn, mn[j]);
     }
@@ -198,32 +204,29 @@ static void k45_block(const float *x, const float *im, int nmax, int search, uin
     for (int j = 0; j < 8; j++) {
         uint8_t s6, m6;
         ingot_k4_scale_min(j, scales, &s6, &m6);
-        const float dl = d * (float)s6, dm = dmin * (float)m6;
-        for (int l = 0; l < 32; l++) {
-            int q = dl != 0.0f ? ingot_nearest_int((x[32 * j + l] + dm) / dl) : 0;
-            L[32 * j + l] = (uint8_t)(q < 0 ? 0 : q > nmax ? nmax : q);
-        }
+        (k ? k->levels : ingot_k45_levels32_ref)(nmax, x + 32 * j, d * (float)s6, dmin * (float)m6, L + 32 * j);
     }
 }
 
-static void q4_k_quantize(const float *x, void *vy, int64_t n, const float *imatrix, int search) {
+void ingot_q4_k_quantize_row_with(const float *x, void *vy, int64_t n, const float *imatrix,
+                                  const ingot_k45_kernels *k) {
     assert(n % INGOT_QK_K == 0);
     ingot_block_q4_k *y = vy;
     uint8_t L[INGOT_QK_K];
     for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
         const float *xb = x + i * INGOT_QK_K;
-        k45_block(xb, imatrix ? imatrix + i * INGOT_QK_K : NULL, 15, search, &y[i].d, &y[i].dmin, y[i].scales, L);
+        k45_block(xb, imatrix ? imatrix + i * INGOT_QK_K : NULL, 15, k, &y[i].d, &y[i].dmin, y[i].scales, L);
         for (int j = 0; j < INGOT_QK_K; j += 64)
             for (int l = 0; l < 32; l++) y[i].qs[j / 2 + l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 4));
     }
 }
 
 void ingot_q4_k_quantize_row_ref(const float *x, void *y, int64_t n, const float *imatrix) {
-    q4_k_quantize(x, y, n, imatrix, 1);
+    ingot_q4_k_quantize_row_with(x, y, n, imatrix, &k_k45_ref);
 }
 void ingot_q4_k_quantize_row_rtn(const float *x, void *y, int64_t n, const float *imatrix) {
     (void)imatrix;
-    q4_k_quantize(x, y, n, NULL, 0);
+    ingot_q4_k_quantize_row_with(x, y, n, NULL, NULL);
 }
 
 void ingot_q4_k_dequantize_row_ref(const void *vx, float *y, int64_t n) {
@@ -264,13 +267,14 @@ void ingot_q4_k_vec_dot_ref(int64_t n, float *s, const void *vx, const void *vy)
     *s = sum;
 }
 
-static void q5_k_quantize(const float *x, void *vy, int64_t n, const float *imatrix, int search) {
+void ingot_q5_k_quantize_row_with(const float *x, void *vy, int64_t n, const float *imatrix,
+                                  const ingot_k45_kernels *k) {
     assert(n % INGOT_QK_K == 0);
     ingot_block_q5_k *y = vy;
     uint8_t L[INGOT_QK_K];
     for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
         const float *xb = x + i * INGOT_QK_K;
-        k45_block(xb, imatrix ? imatrix + i * INGOT_QK_K : NULL, 31, search, &y[i].d, &y[i].dmin, y[i].scales, L);
+        k45_block(xb, imatrix ? imatrix + i * INGOT_QK_K : NULL, 31, k, &y[i].d, &y[i].dmin, y[i].scales, L);
         memset(y[i].qh, 0, 32);
         for (int e = 0; e < INGOT_QK_K; e++)
             if (L[e] > 15) y[i].qh[e % 32] |= (uint8_t)(1u << (e / 32));
@@ -281,11 +285,11 @@ static void q5_k_quantize(const float *x, void *vy, int64_t n, const float *imat
 }
 
 void ingot_q5_k_quantize_row_ref(const float *x, void *y, int64_t n, const float *imatrix) {
-    q5_k_quantize(x, y, n, imatrix, 1);
+    ingot_q5_k_quantize_row_with(x, y, n, imatrix, &k_k45_ref);
 }
 void ingot_q5_k_quantize_row_rtn(const float *x, void *y, int64_t n, const float *imatrix) {
     (void)imatrix;
-    q5_k_quantize(x, y, n, NULL, 0);
+    ingot_q5_k_quantize_row_with(x, y, n, NULL, NULL);
 }
 
 static inline int q5_k_level(const ingot_block_q5_k *b, int e) {

@@ -281,18 +281,32 @@ void ingot_q5_1_vec_dot_ref(int64_t n, float *s, const void *vx, const void *vy)
 }
 
 // ---- IQ4_NL ----------------------------------------------------------------------
-// Index of the grid value nearest to v (grid sorted ascending).
-static int iq4nl_nearest(float v) {
-    int lo = 0, hi = 15;
-    if (v <= ingot_iq4nl_values[0]) return 0;
-    if (v >= ingot_iq4nl_values[15]) return 15;
-    while (hi - lo > 1) {
-        const int mid = (lo + hi) / 2;
-        if (v < ingot_iq4nl_values[mid]) hi = mid;
-        else lo = mid;
+// Index of the grid value nearest to v; a value exactly between two grid
+// points takes the upper one. Grid points are ≥ 11 apart, so for v in
+// [k, k+1) the answer is nearest(k) or the next index: a 256-entry table on
+// floor(v) plus one comparison with the midpoint.
+static uint8_t g_iq4nl_floor[256]; // [floor(v) + 128]
+static float g_iq4nl_mid[16];      // midpoint between grid i and i + 1 (last: +inf)
+
+static void iq4nl_tables_init(void) {
+    for (int i = 0; i < 15; i++) g_iq4nl_mid[i] = 0.5f * (float)(ingot_iq4nl_values[i] + ingot_iq4nl_values[i + 1]);
+    g_iq4nl_mid[15] = INFINITY;
+    for (int k = -128; k < 128; k++) {
+        int idx = 0;
+        while (idx < 15 && (float)k >= g_iq4nl_mid[idx]) idx++;
+        g_iq4nl_floor[k + 128] = (uint8_t)idx;
     }
-    return v - ingot_iq4nl_values[lo] < ingot_iq4nl_values[hi] - v ? lo : hi;
 }
+
+static inline int iq4nl_nearest(float v) {
+    v = v < -128.0f ? -128.0f : v > 127.0f ? 127.0f : v;
+    int k = (int)(v + 128.0f) - 128; // floor: truncation of a non-negative sum...
+    k -= (float)k > v;                 // ...that may have rounded up to an integer
+    const int idx = g_iq4nl_floor[k + 128];
+    return idx + (v >= g_iq4nl_mid[idx]);
+}
+
+void ingot_quant_legacy_init(void) { iq4nl_tables_init(); }
 
 // Error weights: with an importance vector w = im * sqrt(s2 + x^2), without
 // w = sqrt(s2) + |x| (s2 = mean x^2 of the block): large weights count more,
@@ -321,18 +335,18 @@ static void iq4nl_quantize_block(const float *x, const float *im, ingot_block_iq
     iq4nl_weights(x, im, w);
     float d = max / -127.0f;
     if (search) {
-        double best = -1.0;
+        float best = -1.0f;
         for (int itry = -7; itry <= 7; itry++) {
             const float id = (-127.0f + (float)itry) / max;
-            double sqx = 0, sq2 = 0;
+            float sqx = 0, sq2 = 0;
             for (int j = 0; j < INGOT_QK; j++) {
                 const float v = ingot_iq4nl_values[iq4nl_nearest(x[j] * id)];
-                sqx += (double)w[j] * x[j] * v;
-                sq2 += (double)w[j] * v * v;
+                sqx += w[j] * x[j] * v;
+                sq2 += w[j] * v * v;
             }
             if (sq2 > 0 && sqx * sqx > best * sq2) {
                 best = sqx * sqx / sq2;
-                d = (float)(sqx / sq2);
+                d = sqx / sq2;
             }
         }
     }

@@ -25,6 +25,8 @@ static ingot_quant_traits g_tab[3][INGOT_DTYPE_COUNT];
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 static void tables_init(void) {
+    ingot_quant_legacy_init();
+    ingot_quant_float_init();
     memcpy(g_tab[INGOT_SIMD_SCALAR], k_ref, sizeof k_ref);
     for (int t = 0; t < INGOT_DTYPE_COUNT; t++) {
         ingot_quant_traits *e = &g_tab[INGOT_SIMD_SCALAR][t];
@@ -41,9 +43,11 @@ static void tables_init(void) {
     ingot_quant_install_avx512(g_tab[INGOT_SIMD_AVX512]);
 }
 
+void ingot_quant_init(void) { pthread_once(&g_once, tables_init); }
+
 const ingot_quant_traits *ingot_quant_get(ingot_dtype t) {
     if (!ingot_dtype_valid((int)t)) return NULL;
-    pthread_once(&g_once, tables_init);
+    ingot_quant_init();
     const ingot_quant_traits *e = &g_tab[ingot_simd_get()][t];
     return e->quantize_row_ref ? e : NULL;
 }
