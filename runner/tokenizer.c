@@ -340,7 +340,7 @@ static size_t prefix_len(const ingot_tokenizer_stream *st) { return st->prefix.n
 // Emit text[prefix..] and keep ids[prefix_index..] as the new context.
 static ingot_status stream_emit(ingot_tokenizer_stream *st, char *dst, size_t dst_cap, size_t *len, ingot_err *err) {
     const size_t pl = prefix_len(st), tl = st->text.p[0].len;
-    const size_t common = pl <= tl && memcmp(st->text.buf, st->prefix.buf, pl) == 0 ? pl : 0;
+    const size_t common = pl && pl <= tl && memcmp(st->text.buf, st->prefix.buf, pl) == 0 ? pl : 0;
     INGOT_FORWARD_IF_ERROR(copy_out(st->text.buf + common, tl - common, dst, dst_cap, len, err));
     const size_t keep_from = st->prefix_index;
     memmove(st->ids, st->ids + keep_from, (st->n_ids - keep_from) * sizeof *st->ids);
