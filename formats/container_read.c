@@ -29,6 +29,7 @@ struct ingot_container {
     ingot_region_info *regions; // [n_regions]
     reader_blob *blobs;         // [n_blobs]
     const uint8_t *sorted;      // n_tensors little-endian u32 in the mapping
+    const char **by_name;       // [n_tensors] names in sorted order (contiguous for the search)
     const char *meta;           // NUL-terminated in the mapping
 };
 
@@ -325,6 +326,8 @@ static ingot_status parse_tensors(ingot_container *c, ingot_err *err) {
 static ingot_status check_sorted(ingot_container *c, ingot_err *err) {
     const ingot_ct_disk_header *h = &c->hdr;
     c->sorted = c->base + h->sorted_off;
+    c->by_name = ingot_calloc(h->n_tensors, sizeof *c->by_name);
+    if (!c->by_name) return ingot_ct_fail(err, INGOT_E_NOMEM, c->path, NULL, -1, "out of memory");
     const char *prev = NULL;
     for (uint32_t i = 0; i < h->n_tensors; i++) {
         const uint32_t k = ingot_ct_get_u32(c->sorted + 4ull * i);
@@ -340,6 +343,7 @@ static ingot_status check_sorted(ingot_container *c, ingot_err *err) {
             return ingot_ct_fail(err, INGOT_E_FORMAT, c->path, name, (int64_t)(h->sorted_off + 4ull * i),
                                  "sorted name table out of order at '%s'", name);
         prev = name;
+        c->by_name[i] = name;
     }
     return INGOT_OK;
 }
@@ -429,6 +433,7 @@ void ingot_container_close(ingot_container *c) {
     ingot_free(c->tensors);
     ingot_free(c->regions);
     ingot_free(c->blobs);
+    ingot_free((void *)c->by_name);
     ingot_free(c->path);
     c->magic = 0;
     ingot_free(c);
@@ -449,9 +454,8 @@ int64_t ingot_container_find_tensor(const ingot_container *c, const char *name) 
     size_t lo = 0, hi = c->hdr.n_tensors;
     while (lo < hi) {
         const size_t mid = lo + (hi - lo) / 2;
-        const uint32_t k = ingot_ct_get_u32(c->sorted + 4 * mid);
-        const int cmp = strcmp(c->tensors[k].name, name);
-        if (cmp == 0) return k;
+        const int cmp = strcmp(c->by_name[mid], name);
+        if (cmp == 0) return ingot_ct_get_u32(c->sorted + 4 * mid);
         if (cmp < 0) lo = mid + 1;
         else hi = mid;
     }

@@ -491,15 +491,19 @@ static void put_regions(const ingot_writer *w, uint8_t *p) {
     }
 }
 
-// Names go into the string table in index order, then blob names; entries
-// are written here without checksums (finish fills those in).
-static void put_names_and_entries(const ingot_writer *w, const head_layout *L, uint8_t *head) {
+// Tensor names go into the string table in sorted order (so a binary search
+// ends among neighbouring bytes), then blob names; index entries are written
+// here without checksums (finish fills those in).
+static void put_names_and_entries(const ingot_writer *w, const head_layout *L, const uint32_t *perm,
+                                  uint8_t *head) {
     uint64_t s = 0;
     uint8_t *strtab = head + L->strtab_off;
-    for (size_t i = 0; i < w->n_tensors; i++) {
+    for (size_t k = 0; k < w->n_tensors; k++) {
+        const size_t i = perm[k];
         const ingot_tensor_info *t = &w->tensors[i];
         const size_t len = strlen(t->name);
         memcpy(strtab + s, t->name, len + 1);
+        ingot_ct_put_u32(head + L->sorted_off + 4 * k, (uint32_t)i);
         uint8_t *e = head + L->index_off + 80 * i;
         ingot_ct_put_u32(e + offsetof(ingot_ct_disk_tensor, name_off), (uint32_t)s);
         ingot_ct_put_u32(e + offsetof(ingot_ct_disk_tensor, name_len), (uint32_t)len);
@@ -526,14 +530,14 @@ static void put_names_and_entries(const ingot_writer *w, const head_layout *L, u
     }
 }
 
-static ingot_status put_sorted(const ingot_writer *w, const head_layout *L, uint8_t *head, ingot_err *err) {
+// Sorted order of the tensor names (qsort_r: names are unique, so the order
+// is fully determined).
+static uint32_t *sort_names(const ingot_writer *w) {
     uint32_t *perm = ingot_malloc((w->n_tensors ? w->n_tensors : 1) * sizeof *perm);
-    INGOT_FAIL_IF(!perm, err, INGOT_E_NOMEM, "%s: out of memory sorting names", wpath(w));
+    if (!perm) return NULL;
     for (size_t i = 0; i < w->n_tensors; i++) perm[i] = (uint32_t)i;
     qsort_r(perm, w->n_tensors, sizeof *perm, cmp_perm, w->tensors);
-    for (size_t i = 0; i < w->n_tensors; i++) ingot_ct_put_u32(head + L->sorted_off + 4 * i, perm[i]);
-    ingot_free(perm);
-    return INGOT_OK;
+    return perm;
 }
 
 static ingot_status build_head(ingot_writer *w, ingot_err *err) {
@@ -553,9 +557,12 @@ static ingot_status build_head(ingot_writer *w, ingot_err *err) {
     w->head_size = L.head_size;
     put_header(w, &L, w->head);
     put_regions(w, w->head + L.region_off);
-    put_names_and_entries(w, &L, w->head);
+    uint32_t *perm = sort_names(w);
+    INGOT_FAIL_IF(!perm, err, INGOT_E_NOMEM, "%s: out of memory sorting names", wpath(w));
+    put_names_and_entries(w, &L, perm, w->head);
+    ingot_free(perm);
     memcpy(w->head + L.meta_off, w->meta, w->meta_n + 1);
-    return put_sorted(w, &L, w->head, err);
+    return INGOT_OK;
 }
 
 ingot_status ingot_writer_plan(ingot_writer *w, ingot_err *err) {

@@ -20,7 +20,7 @@
 //      u64 size, u64 xxh3}.
 //   5. Sorted names: n_tensors × u32 tensor numbers in byte order of the names
 //      (binary search; strictly increasing, so names are unique).
-//   6. String table: names, each followed by one NUL.
+//   6. String table: tensor names in sorted order, then blob names, each + NUL.
 //   7. Metadata: JSON object text (meta_size bytes) and one NUL; ends at head_size.
 //      Tables 2–7 appear in this order, 8-byte aligned, without overlap.
 //      head_xxh3 = xxh3-64 of bytes [0, head_size) with bytes 32..39 read as 0.
