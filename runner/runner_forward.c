@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ingot/engram.h"
 #include "runner_internal.h"
 
 static void add_bias(float *y, const float *b, int n, int dim) {
@@ -67,9 +68,10 @@ static void attention_gqa(const ingot_model *m, ingot_state *s, int l, int n, in
     const ingot_model_config *c = &m->cfg;
     const ingot_layer *L = &m->layers[l];
     const int E = c->n_embd, hd = c->head_dim, qd = c->n_head * hd, kd = c->n_head_kv * hd;
-    ingot_matmul(s, &L->wq, s->xb, (size_t)E, n, s->q, (size_t)qd);
-    ingot_matmul(s, &L->wk, s->xb, (size_t)E, n, s->k, (size_t)kd);
-    ingot_matmul(s, &L->wv, s->xb, (size_t)E, n, s->v, (size_t)kd);
+    const ingot_mm_op qkv[3] = {{&L->wq, s->xb, (size_t)E, n, s->q, (size_t)qd},
+                                {&L->wk, s->xb, (size_t)E, n, s->k, (size_t)kd},
+                                {&L->wv, s->xb, (size_t)E, n, s->v, (size_t)kd}};
+    ingot_matmul_ops(s, qkv, 3);
     add_bias(s->q, L->bq, n, qd);
     add_bias(s->k, L->bk, n, kd);
     add_bias(s->v, L->bv, n, kd);
@@ -196,8 +198,8 @@ static void attention_mla(const ingot_model *m, ingot_state *s, int l, int n, in
 static void ffn_swiglu(ingot_state *s, const ingot_mat *gate, const ingot_mat *up, const ingot_mat *down,
                        const float *x, int n, float *y) {
     const int E = s->m->cfg.n_embd, f = (int)gate->rows;
-    ingot_matmul(s, gate, x, (size_t)E, n, s->hb, (size_t)f);
-    ingot_matmul(s, up, x, (size_t)E, n, s->hb2, (size_t)f);
+    const ingot_mm_op gate_up[2] = {{gate, x, (size_t)E, n, s->hb, (size_t)f}, {up, x, (size_t)E, n, s->hb2, (size_t)f}};
+    ingot_matmul_ops(s, gate_up, 2);
     swiglu(s->hb, s->hb2, (size_t)n * (size_t)f);
     ingot_matmul(s, down, s->hb, (size_t)f, n, y, (size_t)E);
 }
@@ -230,11 +232,48 @@ static void moe_route_all(const ingot_model *m, ingot_state *s, int l, int n) {
     s->exp_count[0] = 0;
 }
 
+// Decode step (one token): every selected expert and the shared expert run
+// as two pool jobs (gate/up, then down). hb/hb2: [k * n_ff_exp + n_ff_shexp],
+// ye: [k + 1, E].
+static void moe_decode(const ingot_model *m, ingot_state *s, int l) {
+    const ingot_model_config *c = &m->cfg;
+    const ingot_layer *L = &m->layers[l];
+    const int k = c->n_expert_used, F = c->n_ff_exp, S = L->shexp_up.data ? c->n_ff_shexp : 0;
+    const size_t E = (size_t)c->n_embd, sh = (size_t)k * F;
+    ingot_mm_op up[2 * INGOT_RUNNER_MAX_EXPERT_USED + 3], down[INGOT_RUNNER_MAX_EXPERT_USED + 1];
+    int n_up = 0, n_down = 0;
+    for (int j = 0; j < k; j++) {
+        const int e = s->sel[j];
+        up[n_up++] = (ingot_mm_op){&L->exp.gate[e], s->xb, E, 1, s->hb + (size_t)j * F, (size_t)F};
+        up[n_up++] = (ingot_mm_op){&L->exp.up[e], s->xb, E, 1, s->hb2 + (size_t)j * F, (size_t)F};
+        down[n_down++] = (ingot_mm_op){&L->exp.down[e], s->hb + (size_t)j * F, (size_t)F, 1, s->ye + j * E, E};
+    }
+    if (S) {
+        up[n_up++] = (ingot_mm_op){&L->shexp_gate, s->xb, E, 1, s->hb + sh, (size_t)S};
+        up[n_up++] = (ingot_mm_op){&L->shexp_up, s->xb, E, 1, s->hb2 + sh, (size_t)S};
+        down[n_down++] = (ingot_mm_op){&L->shexp_down, s->hb + sh, (size_t)S, 1, s->ye + (size_t)k * E, E};
+        if (L->gate_inp_shexp.data) up[n_up++] = (ingot_mm_op){&L->gate_inp_shexp, s->xb, E, 1, s->router, 1};
+    }
+    ingot_matmul_ops(s, up, n_up);
+    swiglu(s->hb, s->hb2, sh + (size_t)S);
+    ingot_matmul_ops(s, down, n_down);
+    const float g = !S ? 0.0f : L->gate_inp_shexp.data ? 1.0f / (1.0f + expf(-s->router[0])) : 1.0f;
+    for (size_t d = 0; d < E; d++) {
+        float acc = 0;
+        for (int j = 0; j < k; j++) acc += s->selw[j] * s->ye[j * E + d];
+        s->xb2[d] = acc + (S ? g * s->ye[(size_t)k * E + d] : 0.0f);
+    }
+}
+
 static void moe(const ingot_model *m, ingot_state *s, int l, int n) {
     const ingot_model_config *c = &m->cfg;
     const ingot_layer *L = &m->layers[l];
     const size_t E = (size_t)c->n_embd;
     moe_route_all(m, s, l, n);
+    if (n == 1) {
+        moe_decode(m, s, l);
+        return;
+    }
     memset(s->xb2, 0, (size_t)n * E * sizeof(float));
     for (int e = 0; e < c->n_expert; e++) { // only the selected experts run
         const int a = s->exp_count[e], cnt = s->exp_count[e + 1] - a;
@@ -307,6 +346,9 @@ ingot_status ingot_model_forward(const ingot_model *m, ingot_state *s, const int
     for (int t = 0; t < n; t++)
         INGOT_FAIL_IF(tokens[t] < 0 || tokens[t] >= c->n_vocab, err, INGOT_E_ARG,
                       "forward: token %d at index %d is outside the vocabulary of %d", tokens[t], t, c->n_vocab);
+    // Engram rows depend only on token ids: start reading them now, while the
+    // layers before the first Engram layer compute (runner/engram_model.c).
+    if (m->engram_ctx) ingot_engram_model_prefetch(m->engram_ctx, tokens, n);
     const size_t E = (size_t)c->n_embd;
     for (int t = 0; t < n; t++) {
         ingot_mat_row_f32(&m->tok_embd, tokens[t], s->x + (size_t)t * E);

@@ -133,8 +133,9 @@ struct ingot_state {
     float *rope_cs;                  // [n_batch, rope.dim] cos then sin
     float *logits;                   // [n_batch, n_vocab]
     int n_logits;
-    uint8_t *actq;                   // quantized activations [max(n_batch, n_ctx), row bytes]
+    uint8_t *actq;                   // quantized activations [actq_rows, actq_row bytes]
     size_t actq_row;                 // bytes reserved per row
+    size_t actq_rows;                // rows of actq
     float *scratch;                  // [n_threads, scratch_per_thread]
     size_t scratch_per_thread;
     // MoE
@@ -197,6 +198,19 @@ void ingot_mat_row_f32(const ingot_mat *w, int64_t r, float *out);
 
 // ---- matmul (runner_matmul.c) -----------------------------------------------------
 
+// One product y[t, 0..rows) = W x[t] for t < n; x rows have stride ldx
+// floats, y rows ldy.
+typedef struct ingot_mm_op {
+    const ingot_mat *w;
+    const float *x;
+    size_t ldx;
+    int n;
+    float *y;
+    size_t ldy;
+} ingot_mm_op;
+// Independent products in one pool job (inputs may be shared and are then
+// quantized once; outputs must not overlap).
+void ingot_matmul_ops(ingot_state *s, const ingot_mm_op *ops, int n_ops);
 // y[t, 0..rows) = W x[t] for t < n: x rows have stride ldx floats, y rows ldy.
 // Activations are quantized once per row to the weight's vec_dot_type, then
 // every weight row is reused across a tile of tokens; rows split across the pool.

@@ -1,26 +1,16 @@
 // Matrix multiplication against weights in place in the mmap, through
 // quantize/'s row kernels: activations are quantized once per token row to
 // the weight type's vec_dot_type, then each weight row is dotted with a tile
-// of token rows while it is hot in L1. Work items (row chunk × token tile)
-// are handed to the thread pool. f8_e4m3_b128 weights have no row kernel:
-// each row is decoded to f32 into per-thread scratch and dotted in f32.
+// of token rows while it is hot in L1. Several independent products (q, k
+// and v; gate and up; the selected experts of a decode step) go to the
+// thread pool as one job, so a decode step pays few dispatches. Work items
+// are (row chunk × token tile) of one product. f8_e4m3_b128 weights have no
+// row kernel: each row is decoded to f32 into per-thread scratch.
 #include <string.h>
 
 #include "runner_internal.h"
 
-enum { MM_TOKEN_TILE = 32 };
-
-typedef struct mm_job {
-    ingot_state *s;
-    const ingot_mat *w;
-    const uint8_t *act;   // [n, act_stride] activations in vec_dot_type
-    size_t act_stride;    // bytes between token rows
-    int n;
-    float *y;
-    size_t ldy;
-    int64_t row_chunk;
-    int64_t n_row_items;
-} mm_job;
+enum { MM_TOKEN_TILE = 32, MM_MAX_OPS = 3 * INGOT_RUNNER_MAX_EXPERT_USED + 8 };
 
 void ingot_mat_row_f32(const ingot_mat *w, int64_t r, float *out) {
     if (w->dtype == INGOT_DTYPE_F8_E4M3_B128) {
@@ -37,20 +27,35 @@ void ingot_mat_row_f32(const ingot_mat *w, int64_t r, float *out) {
     }
 }
 
-static void mm_item(void *ctx, size_t i, int worker) {
-    const mm_job *j = ctx;
-    const ingot_mat *w = j->w;
-    const int64_t r0 = (int64_t)(i % (size_t)j->n_row_items) * j->row_chunk;
-    const int64_t r1 = r0 + j->row_chunk < w->rows ? r0 + j->row_chunk : w->rows;
-    const int t0 = (int)(i / (size_t)j->n_row_items) * MM_TOKEN_TILE;
-    const int t1 = t0 + MM_TOKEN_TILE < j->n ? t0 + MM_TOKEN_TILE : j->n;
+// One product prepared for the pool.
+typedef struct mm_plan {
+    const ingot_mm_op *op;
+    const uint8_t *act;   // [n, act_stride] activations in vec_dot_type
+    size_t act_stride;    // bytes between token rows
+    int64_t row_chunk, n_row_items;
+    size_t first_item;    // index of this product's first work item
+} mm_plan;
+
+typedef struct mm_job {
+    ingot_state *s;
+    mm_plan plan[MM_MAX_OPS];
+    int n_plan;
+} mm_job;
+
+static void mm_run(const ingot_state *s, const mm_plan *p, size_t item, int worker) {
+    const ingot_mm_op *op = p->op;
+    const ingot_mat *w = op->w;
+    const int64_t r0 = (int64_t)(item % (size_t)p->n_row_items) * p->row_chunk;
+    const int64_t r1 = r0 + p->row_chunk < w->rows ? r0 + p->row_chunk : w->rows;
+    const int t0 = (int)(item / (size_t)p->n_row_items) * MM_TOKEN_TILE;
+    const int t1 = t0 + MM_TOKEN_TILE < op->n ? t0 + MM_TOKEN_TILE : op->n;
     if (!w->qt) {
-        float *row = j->s->scratch + (size_t)worker * j->s->scratch_per_thread;
+        float *row = s->scratch + (size_t)worker * s->scratch_per_thread;
         for (int64_t r = r0; r < r1; r++) {
             ingot_mat_row_f32(w, r, row);
             for (int t = t0; t < t1; t++)
-                j->y[(size_t)t * j->ldy + (size_t)r] =
-                    ingot_dot_f32(row, (const float *)(j->act + (size_t)t * j->act_stride), (int)w->cols);
+                op->y[(size_t)t * op->ldy + (size_t)r] =
+                    ingot_dot_f32(row, (const float *)(p->act + (size_t)t * p->act_stride), (int)w->cols);
         }
         return;
     }
@@ -58,8 +63,15 @@ static void mm_item(void *ctx, size_t i, int worker) {
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *wr = (const uint8_t *)w->data + (size_t)r * w->row_bytes;
         for (int t = t0; t < t1; t++)
-            dot(w->cols, &j->y[(size_t)t * j->ldy + (size_t)r], wr, j->act + (size_t)t * j->act_stride);
+            dot(w->cols, &op->y[(size_t)t * op->ldy + (size_t)r], wr, p->act + (size_t)t * p->act_stride);
     }
+}
+
+static void mm_item(void *ctx, size_t i, int worker) {
+    const mm_job *j = ctx;
+    int k = 0;
+    while (k + 1 < j->n_plan && i >= j->plan[k + 1].first_item) k++;
+    mm_run(j->s, &j->plan[k], i - j->plan[k].first_item, worker);
 }
 
 typedef struct quant_job {
@@ -77,25 +89,68 @@ static void quant_item(void *ctx, size_t i, int worker) {
     j->qv->quantize_row(j->x + i * j->ldx, j->dst + i * j->stride, j->cols, NULL);
 }
 
-void ingot_matmul(ingot_state *s, const ingot_mat *w, const float *x, size_t ldx, int n, float *y, size_t ldy) {
-    mm_job j = {.s = s, .w = w, .n = n, .y = y, .ldy = ldy};
-    const ingot_dtype vdt = w->qt ? w->qt->vec_dot_type : INGOT_DTYPE_F32;
+// Activations of op k: reuse an earlier product's when it has the same
+// input and format, else quantize into the next free rows of actq.
+// Returns false when actq is full.
+static bool mm_prepare_act(ingot_state *s, mm_job *j, int k, size_t *actq_used) {
+    mm_plan *p = &j->plan[k];
+    const ingot_mm_op *op = p->op;
+    const ingot_dtype vdt = op->w->qt ? op->w->qt->vec_dot_type : INGOT_DTYPE_F32;
     if (vdt == INGOT_DTYPE_F32) {
-        j.act = (const uint8_t *)x;
-        j.act_stride = ldx * sizeof(float);
-    } else {
-        const ingot_quant_traits *qv = ingot_quant_get(vdt);
-        quant_job q = {qv, x, ldx, s->actq, s->actq_row, w->cols};
-        ingot_pool_run(n > 4 ? s->pool : NULL, (size_t)n, quant_item, &q);
-        j.act = s->actq;
-        j.act_stride = s->actq_row;
+        p->act = (const uint8_t *)op->x;
+        p->act_stride = op->ldx * sizeof(float);
+        return true;
     }
-    // Enough row chunks to balance the threads, each at least 16 rows.
-    const int64_t want = (int64_t)s->n_threads * (n > 1 ? 4 : 8);
-    int64_t chunk = (w->rows + want - 1) / want;
-    chunk = chunk < 16 ? 16 : chunk;
-    j.row_chunk = chunk;
-    j.n_row_items = (w->rows + chunk - 1) / chunk;
-    const size_t n_tiles = (size_t)(n + MM_TOKEN_TILE - 1) / MM_TOKEN_TILE;
-    ingot_pool_run(s->pool, (size_t)j.n_row_items * n_tiles, mm_item, &j);
+    for (int e = 0; e < k; e++) {
+        const ingot_mm_op *o = j->plan[e].op;
+        if (o->x == op->x && o->ldx == op->ldx && o->n >= op->n && o->w->cols == op->w->cols && o->w->qt &&
+            o->w->qt->vec_dot_type == vdt) {
+            p->act = j->plan[e].act;
+            p->act_stride = j->plan[e].act_stride;
+            return true;
+        }
+    }
+    if (*actq_used + (size_t)op->n > s->actq_rows) return false;
+    quant_job q = {ingot_quant_get(vdt), op->x, op->ldx, s->actq + *actq_used * s->actq_row, s->actq_row,
+                   op->w->cols};
+    ingot_pool_run(op->n > 4 ? s->pool : NULL, (size_t)op->n, quant_item, &q);
+    p->act = q.dst;
+    p->act_stride = s->actq_row;
+    *actq_used += (size_t)op->n;
+    return true;
+}
+
+static void mm_flush(mm_job *j, size_t *n_items, size_t *actq_used) {
+    ingot_pool_run(j->s->pool, *n_items, mm_item, j);
+    j->n_plan = 0;
+    *n_items = *actq_used = 0;
+}
+
+void ingot_matmul_ops(ingot_state *s, const ingot_mm_op *ops, int n_ops) {
+    mm_job j = {.s = s};
+    size_t actq_used = 0, n_items = 0;
+    for (int k = 0; k < n_ops; k++) {
+        if (j.n_plan == MM_MAX_OPS) mm_flush(&j, &n_items, &actq_used);
+        j.plan[j.n_plan].op = &ops[k];
+        if (!mm_prepare_act(s, &j, j.n_plan, &actq_used)) { // actq full: run what is planned first
+            mm_flush(&j, &n_items, &actq_used);
+            j.plan[0].op = &ops[k];
+            mm_prepare_act(s, &j, 0, &actq_used); // one product always fits (state sizing)
+        }
+        mm_plan *p = &j.plan[j.n_plan++];
+        const ingot_mat *w = ops[k].w;
+        // Enough row chunks to balance the threads, each at least 16 rows.
+        const int64_t want = (int64_t)s->n_threads * (ops[k].n > 1 ? 4 : 8);
+        const int64_t chunk = (w->rows + want - 1) / want;
+        p->row_chunk = chunk < 16 ? 16 : chunk;
+        p->n_row_items = (w->rows + p->row_chunk - 1) / p->row_chunk;
+        p->first_item = n_items;
+        n_items += (size_t)p->n_row_items * (size_t)((ops[k].n + MM_TOKEN_TILE - 1) / MM_TOKEN_TILE);
+    }
+    if (n_items) ingot_pool_run(s->pool, n_items, mm_item, &j);
+}
+
+void ingot_matmul(ingot_state *s, const ingot_mat *w, const float *x, size_t ldx, int n, float *y, size_t ldy) {
+    const ingot_mm_op op = {w, x, ldx, n, y, ldy};
+    ingot_matmul_ops(s, &op, 1);
 }

@@ -40,8 +40,10 @@ static size_t state_layout(ingot_state *s, uint8_t *base) {
     s->k = carve(base, &off, B * (size_t)kd, sizeof(float));
     s->v = carve(base, &off, B * (size_t)c->n_head_kv * (size_t)c->head_dim, sizeof(float));
     s->att_out = carve(base, &off, B * (size_t)c->n_head * (size_t)vd, sizeof(float));
-    s->hb = carve(base, &off, B * (size_t)ff, sizeof(float));
-    s->hb2 = carve(base, &off, B * (size_t)ff, sizeof(float));
+    // FFN hidden: a batch, or a decode step's k experts plus the shared one
+    const size_t hbn = imax((int)B * ff, k * c->n_ff_exp + c->n_ff_shexp);
+    s->hb = carve(base, &off, hbn, sizeof(float));
+    s->hb2 = carve(base, &off, hbn, sizeof(float));
     s->kcache = carve(base, &off, (size_t)c->n_layer * C * (size_t)s->kv_row, sizeof(float));
     s->vcache = c->is_mla ? NULL : carve(base, &off, (size_t)c->n_layer * C * (size_t)s->kv_row, sizeof(float));
     s->kv_full = c->is_mla ? carve(base, &off, C * (size_t)c->n_head * (size_t)(c->qk_nope_head_dim + c->v_head_dim),
@@ -50,7 +52,11 @@ static size_t state_layout(ingot_state *s, uint8_t *base) {
     s->rope_cs = carve(base, &off, B * (size_t)m->rope.dim, sizeof(float));
     s->logits = carve(base, &off, B * (size_t)c->n_vocab, sizeof(float));
     s->actq_row = actq_row_bytes(imax(m->max_row_cols, c->n_embd));
-    s->actq = carve(base, &off, (c->is_mla ? (B > C ? B : C) : B) * s->actq_row, 1);
+    // Rows: a batch (several products may share one input), every cached
+    // position for MLA's naive decompression, or a decode step's experts.
+    s->actq_rows = 2 * B > (size_t)(3 * k + 4) ? 2 * B : (size_t)(3 * k + 4);
+    if (c->is_mla && C > s->actq_rows) s->actq_rows = C;
+    s->actq = carve(base, &off, s->actq_rows * s->actq_row, 1);
     s->scratch_per_thread = C + 3 * (size_t)imax(m->max_row_cols, c->kv_lora_rank) + 2 * (size_t)ne + 256 + 64;
     s->scratch = carve(base, &off, (size_t)s->n_threads * s->scratch_per_thread, sizeof(float));
     s->router = carve(base, &off, B * (size_t)ne, sizeof(float));
@@ -60,7 +66,7 @@ static size_t state_layout(ingot_state *s, uint8_t *base) {
     s->exp_w = carve(base, &off, B * (size_t)k, sizeof(float));
     s->exp_count = carve(base, &off, (size_t)ne + 1, sizeof(int32_t));
     s->xe = carve(base, &off, B * E, sizeof(float));
-    s->ye = carve(base, &off, B * E, sizeof(float));
+    s->ye = carve(base, &off, (B > (size_t)k + 1 ? B : (size_t)k + 1) * E, sizeof(float));
     return off;
 }
 
