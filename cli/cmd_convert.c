@@ -39,6 +39,7 @@ static void usage(FILE *out) {
             "  --allow-nonfinite      convert weights holding NaN/Inf (a warning instead of an error)\n"
             "  --json                 print the summary as JSON on stdout\n"
             "  -q, --quiet            no progress and no summary line\n"
+            "  -v, --verbose          notes (-v) and phase timings (-vv) on stderr\n"
             "  -h, --help             show this help\n"
             "\n"
             "Presets:\n");
@@ -130,7 +131,14 @@ typedef struct cli_opts {
     ingot_convert_opts o;
     const char *overrides[MAX_OVERRIDES];
     bool quiet, json;
+    int verbose;
 } cli_opts;
+
+static void log_sink(ingot_log_level level, const char *msg, void *user) {
+    const int verbose = *(const int *)user;
+    static const char *const names[] = {"error", "warning", "note", "debug"};
+    if ((int)level <= INGOT_LOG_WARN + verbose) fprintf(stderr, "ingot convert: %s: %s\n", names[level & 3], msg);
+}
 
 static int parse_args(int argc, char **argv, cli_opts *c) {
     static const struct option longopts[] = {
@@ -141,14 +149,15 @@ static int parse_args(int argc, char **argv, cli_opts *c) {
         {"dry-run", no_argument, 0, 'n'},       {"force", no_argument, 0, 'f'},
         {"strict", no_argument, 0, 's'},        {"allow-nonfinite", no_argument, 0, 'N'},
         {"json", no_argument, 0, 'J'},          {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+        {"help", no_argument, 0, 'h'},          {"verbose", no_argument, 0, 'v'},
+        {0, 0, 0, 0},
     };
     uint64_t v;
     char *end;
     optind = 1;
     opterr = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, "o:qh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "o:qvh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'o': c->o.dst = optarg; break;
         case 'Q': c->o.preset = optarg; break;
@@ -178,6 +187,7 @@ static int parse_args(int argc, char **argv, cli_opts *c) {
         case 'N': c->o.allow_nonfinite = true; break;
         case 'J': c->json = true; break;
         case 'q': c->quiet = true; break;
+        case 'v': c->verbose++; break;
         case 'h': usage(stdout); return -1;
         default: return ingot_cli_usage_error("convert", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -203,11 +213,13 @@ int ingot_cmd_convert(int argc, char **argv) {
         c.o.progress_user = &ps;
     }
     c.o.command_line = ingot_cli_command_line;
+    ingot_log_set(log_sink, &c.verbose);
     ingot_cleanup_install_signals();
     ingot_convert_report r;
     ingot_err err = {0};
     const ingot_status st = ingot_convert(&c.o, &r, &err);
     if (ps.drawn) fprintf(stderr, "\n");
+    ingot_log_set(NULL, NULL);
     if (st != INGOT_OK) return ingot_cli_fail("convert", &err);
     if (c.o.dry_run && !c.json) print_plan(&r);
     if (c.json) {

@@ -21,6 +21,7 @@
 
 #define UNIT_ELEMS (512u * 1024u)       // floats per row band
 #define UNIT_COPY_BYTES (8u << 20)      // bytes per copy unit
+#define COPY_PIECE (256u << 10)         // bytes scanned then written at once
 
 // ---- decoding -------------------------------------------------------------
 
@@ -91,43 +92,64 @@ ingot_status ingot_convert_decode_rows(const ingot_desc_tensor *mt, const ingot_
     return INGOT_OK;
 }
 
-// NaN/Inf straight from source bytes (copy units), without decoding.
-static void scan_raw(ingot_dtype t, const uint8_t *p, uint64_t n_bytes, uint64_t elem0, ingot_convert_nonfinite *nf) {
-    const uint32_t es = ingot_dtype_get(t)->type_size;
-    const uint64_t n = n_bytes / es;
-    for (uint64_t i = 0; i < n; i++) {
-        bool bad;
-        switch (t) {
-        case INGOT_DTYPE_F32: {
-            uint32_t v;
-            memcpy(&v, p + 4 * i, 4);
-            bad = (v & 0x7f800000u) == 0x7f800000u;
-            break;
-        }
-        case INGOT_DTYPE_F16: {
-            uint16_t v;
-            memcpy(&v, p + 2 * i, 2);
-            bad = (v & 0x7c00u) == 0x7c00u;
-            break;
-        }
-        case INGOT_DTYPE_BF16: {
-            uint16_t v;
-            memcpy(&v, p + 2 * i, 2);
-            bad = (v & 0x7f80u) == 0x7f80u;
-            break;
-        }
-        case INGOT_DTYPE_F64: {
-            uint64_t v;
-            memcpy(&v, p + 8 * i, 8);
-            bad = (v & 0x7ff0000000000000ull) == 0x7ff0000000000000ull;
-            break;
-        }
-        case INGOT_DTYPE_F8_E4M3: bad = (p[i] & 0x7f) == 0x7f; break;
-        case INGOT_DTYPE_F8_E5M2: bad = (p[i] & 0x7c) == 0x7c; break;
-        default: return;
-        }
-        if (bad && (nf->count++ == 0 || elem0 + i < nf->first)) nf->first = elem0 + i;
+// NaN/Inf straight from source bytes (copy units), without decoding: the
+// exponent field of a lane is all ones. Eight bytes at a time: with `m` the
+// exponent mask of one lane and `lo` its lowest bit, (x & m) + lo carries into
+// the lane's sign bit exactly when the exponent is all ones, and never into
+// the next lane.
+typedef struct scan_lane {
+    uint32_t bytes;  // lane width
+    uint64_t mask;   // exponent mask, replicated over the word
+    uint64_t low;    // lowest exponent bit, replicated
+    uint64_t top;    // sign bit, replicated
+} scan_lane;
+
+static const scan_lane *scan_lane_get(ingot_dtype t) {
+    static const scan_lane k_f32 = {4, 0x7f8000007f800000ull, 0x0080000000800000ull, 0x8000000080000000ull};
+    static const scan_lane k_f16 = {2, 0x7c007c007c007c00ull, 0x0400040004000400ull, 0x8000800080008000ull};
+    static const scan_lane k_bf16 = {2, 0x7f807f807f807f80ull, 0x0080008000800080ull, 0x8000800080008000ull};
+    static const scan_lane k_f64 = {8, 0x7ff0000000000000ull, 0x0010000000000000ull, 0x8000000000000000ull};
+    static const scan_lane k_e4m3 = {1, 0x7f7f7f7f7f7f7f7full, 0x0101010101010101ull, 0x8080808080808080ull};
+    static const scan_lane k_e5m2 = {1, 0x7c7c7c7c7c7c7c7cull, 0x0404040404040404ull, 0x8080808080808080ull};
+    switch (t) {
+    case INGOT_DTYPE_F32: return &k_f32;
+    case INGOT_DTYPE_F16: return &k_f16;
+    case INGOT_DTYPE_BF16: return &k_bf16;
+    case INGOT_DTYPE_F64: return &k_f64;
+    case INGOT_DTYPE_F8_E4M3: return &k_e4m3;
+    case INGOT_DTYPE_F8_E5M2: return &k_e5m2;
+    default: return NULL;
     }
+}
+
+static uint64_t scan_word(const scan_lane *l, uint64_t w) { return ((w & l->mask) + l->low) & l->top; }
+
+// n_bytes is a multiple of the lane width; elem0 is the element index of p[0].
+static void scan_raw(ingot_dtype t, const uint8_t *p, uint64_t n_bytes, uint64_t elem0, ingot_convert_nonfinite *nf) {
+    const scan_lane *l = scan_lane_get(t);
+    if (!l) return;
+    // Fast path: OR of all hits; counting happens only when something hit.
+    uint64_t any = 0, i = 0;
+    for (; i + 8 <= n_bytes; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        any |= scan_word(l, w);
+    }
+    uint64_t tail = 0; // zero bytes past the end are finite and never hit
+    memcpy(&tail, p + i, (size_t)(n_bytes - i));
+    any |= scan_word(l, tail);
+    if (!any) return;
+    uint64_t cnt = 0, first = UINT64_MAX;
+    for (uint64_t j = 0; j < n_bytes; j += 8) {
+        uint64_t w = 0;
+        memcpy(&w, p + j, n_bytes - j < 8 ? (size_t)(n_bytes - j) : 8);
+        for (uint64_t hit = scan_word(l, w); hit; hit &= hit - 1) {
+            if (first == UINT64_MAX) first = (j + (uint64_t)__builtin_ctzll(hit) / 8) / l->bytes;
+            cnt++;
+        }
+    }
+    if (nf->count == 0 || elem0 + first < nf->first) nf->first = elem0 + first;
+    nf->count += cnt;
 }
 
 // ---- encoding -------------------------------------------------------------
@@ -250,8 +272,14 @@ static ingot_status unit_copy(exec_ctx *x, exec_item *it, uint64_t k, ingot_conv
     const uint64_t off = k * it->unit_bytes;
     const uint64_t n = it->mt->src_bytes - off < it->unit_bytes ? it->mt->src_bytes - off : it->unit_bytes;
     const uint8_t *p = it->src.data + off;
-    scan_raw(it->mt->src_dtype, p, n, off / ingot_dtype_get(it->mt->src_dtype)->type_size, nf);
-    const ingot_status st = ingot_writer_write(x->w, it->widx, off, p, (size_t)n, err);
+    const uint32_t es = ingot_dtype_get(it->mt->src_dtype)->type_size;
+    ingot_status st = INGOT_OK;
+    // Pieces that stay in cache between the scan and the write.
+    for (uint64_t pos = 0; pos < n && st == INGOT_OK; pos += COPY_PIECE) {
+        const uint64_t m = n - pos < COPY_PIECE ? n - pos : COPY_PIECE;
+        scan_raw(it->mt->src_dtype, p + pos, m, (off + pos) / es, nf);
+        st = ingot_writer_write(x->w, it->widx, off + pos, p + pos, (size_t)m, err);
+    }
     if (x->release) release_pages(p, n);
     return st;
 }

@@ -212,7 +212,9 @@ static ingot_status add_tensors(run *r, ingot_err *err) {
 
 static ingot_status run_plan(run *r, ingot_err *err) {
     const ingot_convert_opts *o = r->opts;
+    const double t0 = now_s();
     INGOT_FORWARD_IF_ERROR(hash_sources(r, err));
+    ingot_log(INGOT_LOG_DEBUG, "convert: source hashes %.3f s", now_s() - t0);
     INGOT_FORWARD_IF_ERROR(ingot_writer_create(o->dry_run ? NULL : o->dst, o->force ? INGOT_WRITER_FORCE : 0, &r->w, err));
     const char *cfg = r->config;
     size_t cfg_n = r->config_n;
@@ -381,9 +383,12 @@ static ingot_status run_data(run *r, ingot_convert_report *rep, ingot_err *err) 
     if (st == INGOT_OK)
         st = ingot_checkpoint_is_mapped(r->ck) ? exec_mapped(r, &x, err) : exec_stream(r, &x, err);
     ingot_exec_ctx_deinit(&x);
+    const double t1 = now_s();
+    ingot_log(INGOT_LOG_DEBUG, "convert: data %.3f s", t1 - x.t0);
     if (st == INGOT_OK) st = check_nonfinite(r, rep, err);
     if (st == INGOT_OK && ingot_interrupted()) st = ingot_err_set(err, INGOT_E_INTERRUPTED, "interrupted");
     if (st == INGOT_OK) st = ingot_writer_finish(r->w, r->pool, err);
+    ingot_log(INGOT_LOG_DEBUG, "convert: finish (checksums, fsync, rename) %.3f s", now_s() - t1);
     return st;
 }
 
