@@ -195,6 +195,10 @@ static ingot_status ar_keep(struct archive *a, struct archive_entry *e, ar_membe
         size_t more = 0;
         if (want > got) INGOT_FORWARD_IF_ERROR(ar_read(a, m->head + got, want - got, &more, apath, m->path, err));
         m->head_n = got + more;
+        if (m->head_n < want) { // a truncated member: keep only what is there
+            uint8_t *p = ingot_realloc(m->head, m->head_n ? m->head_n : 1);
+            if (p) m->head = p;
+        }
     } else {
         const size_t cap = m->kind == AR_INDEX ? INGOT_ST_INDEX_MAX : ingot_checkpoint_aux_cap(ar_base(m->path));
         if (sized && m->size > cap) return INGOT_OK; // over the cap: reported only if the file is used

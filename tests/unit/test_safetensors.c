@@ -190,6 +190,8 @@ static int test_st_roundtrip_all_dtypes(void) {
     return 0;
 }
 
+#define TE(dt, shape, b, e) "{\"dtype\":\"" dt "\",\"shape\":" shape ",\"data_offsets\":[" #b "," #e "]}"
+
 // Accepted variations: leading whitespace, padding, unknown fields, escapes,
 // empty and rank-0 tensors, an empty header.
 static int test_st_accepts_valid_variants(void) {
@@ -204,6 +206,7 @@ static int test_st_accepts_valid_variants(void) {
          "\"b\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,2]}}", 2, 2, "a"},
         {"{\"x\\u00e9\\ud83d\\ude00\\n\":{\"extra\":[1,{\"k\":null}],\"dtype\":\"I8\",\"shape\":[1],"
          "\"data_offsets\":[0,1]}}", 1, 1, "x\xc3\xa9\xf0\x9f\x98\x80\n"},
+        {"{\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\":" TE("U8", "[2]", 0, 2) "}", 2, 1, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"},
         {"{}", 0, 0, NULL},
         {"{\"__metadata__\":{}}", 0, 0, NULL},
     };
@@ -289,8 +292,6 @@ static int test_st_truncation_sweep(void) {
     tb_rmtree(dir);
     return 0;
 }
-
-#define TE(dt, shape, b, e) "{\"dtype\":\"" dt "\",\"shape\":" shape ",\"data_offsets\":[" #b "," #e "]}"
 
 // Hand-made defects, each with its status and a message substring.
 static int test_st_corrupt_table(void) {
