@@ -13,10 +13,10 @@ static const ingot_cmd k_cmds[] = {
     // A NULL function hides a command that this build does not have yet.
     {"convert", ingot_cmd_convert, "convert a Hugging Face checkpoint to one .ingot file"},
     {"inspect", ingot_cmd_inspect, "describe a checkpoint (folder, file, archive) or a .ingot file"},
-    {"verify", NULL, "check a .ingot file, alone or against its source, and give a verdict"},
-    {"run", NULL, "generate text from a prompt"},
+    {"verify", ingot_cmd_verify, "check a .ingot file, alone or against its source, and give a verdict"},
+    {"run", ingot_cmd_run, "generate text from a prompt"},
     {"logits", ingot_cmd_logits, "write float32 logits (and hidden states) for given token ids"},
-    {"perplexity", NULL, "perplexity and KL-divergence over a text"},
+    {"perplexity", ingot_cmd_perplexity, "perplexity and KL-divergence over a text"},
     {"bench", ingot_cmd_bench, "prompt and generation speed, with the memory-bandwidth bound"},
     {"engram", NULL, "show Engram compressed ids and row indices for token ids"},
     {"pack", ingot_cmd_pack, "compress a .ingot to the .ingot.zst transport form"},
