@@ -8,11 +8,12 @@ static ingot_simd_level g_level = (ingot_simd_level)-1;
 ingot_simd_level ingot_simd_detect(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl"))
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    // The AVX-512 level builds on the AVX2 one (its table starts as a copy).
+    if (avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
         return INGOT_SIMD_AVX512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
-        return INGOT_SIMD_AVX2;
+    if (avx2) return INGOT_SIMD_AVX2;
 #endif
     return INGOT_SIMD_SCALAR;
 }

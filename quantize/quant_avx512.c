@@ -1,8 +1,295 @@
 // AVX-512 (F, BW, VL, DQ) kernels, compiled per function with target
 // attributes; installed into the AVX-512 dispatch table, which starts as a
-// copy of the AVX2 one.
+// copy of the AVX2 one (kernels without a 512-bit twin keep the AVX2 path).
+//
+// As in quant_avx2.c, quantizers reproduce their _ref bytes exactly (same
+// operations, ingot_sum32 order, no FMA contraction); dot products agree
+// within float rounding.
 #include <string.h>
 
 #include "quant_internal.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")))
+
+// ---- helpers -------------------------------------------------------------------------
+// ingot_sum32 order for p = [v0 | v1].
+AVX512 static inline float sum32(__m512 v0, __m512 v1) {
+    const __m512 a = _mm512_add_ps(v0, v1);
+    const __m256 b = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
+    __m128 e = _mm_add_ps(_mm256_castps256_ps128(b), _mm256_extractf128_ps(b, 1));
+    e = _mm_add_ps(e, _mm_movehl_ps(e, e));
+    e = _mm_add_ss(e, _mm_movehdup_ps(e));
+    return _mm_cvtss_f32(e);
+}
+
+AVX512 static inline __m512 abs_ps(__m512 v) {
+    return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7fffffff)));
+}
+AVX512 static inline __m512 round_even(__m512 t) {
+    return _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+AVX512 static inline __m512 round_away(__m512 t) {
+    const __m512 tr = _mm512_roundscale_ps(t, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __mmask16 up = _mm512_cmp_ps_mask(abs_ps(_mm512_sub_ps(t, tr)), _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+    const __m512 one = _mm512_castsi512_ps(_mm512_or_si512(
+        _mm512_castps_si512(_mm512_set1_ps(1.0f)),
+        _mm512_and_si512(_mm512_castps_si512(t), _mm512_set1_epi32((int)0x80000000u))));
+    return _mm512_mask_add_ps(tr, up, tr, one);
+}
+// Two vectors of 16 exact-integer floats to 32 bytes (values fit int8/uint8).
+AVX512 static inline void store_levels(uint8_t *L, __m512 a, __m512 b) {
+    _mm_storeu_si128((__m128i *)L, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(a)));
+    _mm_storeu_si128((__m128i *)(L + 16), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(b)));
+}
+AVX512 static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+
+// ---- Q8_0 / Q4_0 quantize ---------------------------------------------------------------
+AVX512 static void q8_0_quantize_row(const float *x, void *vy, int64_t n, const float *imatrix) {
+    (void)imatrix;
+    ingot_block_q8_0 *y = vy;
+    for (int64_t i = 0; i < n / INGOT_QK; i++, x += INGOT_QK) {
+        const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+        const float d = _mm512_reduce_max_ps(_mm512_max_ps(abs_ps(v0), abs_ps(v1))) / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[i].d = ingot_f2h(d);
+        const __m512 vid = _mm512_set1_ps(id);
+        store_levels((uint8_t *)y[i].qs, round_away(_mm512_mul_ps(v0, vid)), round_away(_mm512_mul_ps(v1, vid)));
+    }
+}
+
+AVX512 static void q4_0_quantize_row(const float *x, void *vy, int64_t n, const float *imatrix) {
+    (void)imatrix;
+    ingot_block_q4_0 *y = vy;
+    for (int64_t i = 0; i < n / INGOT_QK; i++, x += INGOT_QK) {
+        const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(abs_ps(v0), abs_ps(v1)));
+        float max = 0.0f;
+        if (amax > 0.0f) { // the first value of largest magnitude, as the scalar scan picks
+            const __m512 va = _mm512_set1_ps(amax);
+            const uint32_t bits = (uint32_t)_mm512_cmp_ps_mask(abs_ps(v0), va, _CMP_EQ_OQ) |
+                                  ((uint32_t)_mm512_cmp_ps_mask(abs_ps(v1), va, _CMP_EQ_OQ) << 16);
+            max = x[__builtin_ctz(bits)];
+        }
+        const float d = max / -8.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[i].d = ingot_f2h(d);
+        const __m512 vid = _mm512_set1_ps(id), half = _mm512_set1_ps(8.5f);
+        const __m512i q15 = _mm512_set1_epi32(15);
+        const __m512i q0 = _mm512_min_epi32(q15, _mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(v0, vid), half)));
+        const __m512i q1 = _mm512_min_epi32(q15, _mm512_cvttps_epi32(_mm512_add_ps(_mm512_mul_ps(v1, vid), half)));
+        const __m128i b = _mm_or_si128(_mm512_cvtepi32_epi8(q0), _mm_slli_epi16(_mm512_cvtepi32_epi8(q1), 4));
+        _mm_storeu_si128((__m128i *)y[i].qs, b);
+    }
+}
+
+// ---- Q4_K / Q5_K quantize ---------------------------------------------------------------
+AVX512 static void kquant_weights(const float *x, const float *im, float *w) {
+    float s2 = 0.0f;
+    for (int b = 0; b < INGOT_QK_K; b += 32) {
+        const __m512 v0 = _mm512_loadu_ps(x + b), v1 = _mm512_loadu_ps(x + b + 16);
+        s2 += sum32(_mm512_mul_ps(v0, v0), _mm512_mul_ps(v1, v1));
+    }
+    s2 /= INGOT_QK_K;
+    const __m512 vs2 = _mm512_set1_ps(s2), vs = _mm512_set1_ps(sqrtf(s2));
+    for (int j = 0; j < INGOT_QK_K; j += 16) {
+        const __m512 v = _mm512_loadu_ps(x + j);
+        const __m512 r = im ? _mm512_mul_ps(_mm512_loadu_ps(im + j),
+                                            _mm512_sqrt_ps(_mm512_add_ps(vs2, _mm512_mul_ps(v, v))))
+                            : _mm512_add_ps(vs, abs_ps(v));
+        _mm512_storeu_ps(w + j, r);
+    }
+}
+
+// Candidate fits of ingot_affine_fit for 8 candidates at once: same double
+// operations in the same order, so the same values; a candidate with no
+// fit gets error +inf (never chosen, as the scalar loop skips it).
+AVX512 static void affine_fit8(double sw, double swx, double swx2, const double *sl_, const double *sl2_,
+                               const double *slx_, double *s_out, double *m_out, double *err_out) {
+    const __m512d vsw = _mm512_set1_pd(sw), vswx = _mm512_set1_pd(swx), vswx2 = _mm512_set1_pd(swx2);
+    const __m512d sl = _mm512_loadu_pd(sl_), sl2 = _mm512_loadu_pd(sl2_), slx = _mm512_loadu_pd(slx_);
+    const __m512d zero = _mm512_setzero_pd(), two = _mm512_set1_pd(2.0);
+    const __m512d det = _mm512_sub_pd(_mm512_mul_pd(vsw, sl2), _mm512_mul_pd(sl, sl));
+    const __mmask8 pos = _mm512_cmp_pd_mask(det, zero, _CMP_GT_OQ);
+    const __m512d s1 = _mm512_div_pd(_mm512_sub_pd(_mm512_mul_pd(vsw, slx), _mm512_mul_pd(vswx, sl)), det);
+    const __m512d m1 = _mm512_div_pd(_mm512_sub_pd(_mm512_mul_pd(sl2, vswx), _mm512_mul_pd(sl, slx)), det);
+    const __mmask8 keep = pos & ~_mm512_cmp_pd_mask(m1, zero, _CMP_GT_OQ); // unconstrained fit stands
+    const __mmask8 valid = pos | _mm512_cmp_pd_mask(sl2, zero, _CMP_GT_OQ);
+    const __m512d s = _mm512_mask_blend_pd(keep, _mm512_div_pd(slx, sl2), s1);
+    const __m512d m = _mm512_mask_blend_pd(keep, zero, m1);
+    const __m512d s2 = _mm512_mul_pd(two, s), m2 = _mm512_mul_pd(two, m);
+    __m512d err = _mm512_add_pd(vswx2, _mm512_mul_pd(_mm512_mul_pd(s, s), sl2));
+    err = _mm512_add_pd(err, _mm512_mul_pd(_mm512_mul_pd(m, m), vsw));
+    err = _mm512_add_pd(err, _mm512_mul_pd(_mm512_mul_pd(s2, m), sl));
+    err = _mm512_sub_pd(err, _mm512_mul_pd(s2, slx));
+    err = _mm512_sub_pd(err, _mm512_mul_pd(m2, vswx));
+    _mm512_storeu_pd(s_out, s);
+    _mm512_storeu_pd(m_out, m);
+    _mm512_storeu_pd(err_out, _mm512_mask_blend_pd(valid, _mm512_set1_pd(INFINITY), err));
+}
+
+// Two passes: sums of every candidate (independent, so they pipeline),
+// then the fits eight at a time without data-dependent branches; the
+// winner's levels are recomputed at the end.
+AVX512 static float affine_search32(int nmax, const float *x, const float *w, uint8_t *L, float *m_out, int nstep,
+                                    float rmin, float rdelta) {
+    enum { MAX_CAND = 40 };
+    const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
+    const __m512 w0 = _mm512_loadu_ps(w), w1 = _mm512_loadu_ps(w + 16);
+    float lo = _mm512_reduce_min_ps(_mm512_min_ps(x0, x1));
+    const float hi = _mm512_reduce_max_ps(_mm512_max_ps(x0, x1));
+    if (lo > 0.0f) lo = 0.0f;
+    if (!(hi > lo) || nstep + 2 > MAX_CAND) {
+        if (hi > lo) return ingot_affine_search32_ref(nmax, x, w, L, m_out, nstep, rmin, rdelta);
+        memset(L, 0, 32);
+        *m_out = -lo;
+        return 0.0f;
+    }
+    const __m512 wx0 = _mm512_mul_ps(w0, x0), wx1 = _mm512_mul_ps(w1, x1);
+    const double sw = sum32(w0, w1), swx = sum32(wx0, wx1),
+                 swx2 = sum32(_mm512_mul_ps(wx0, x0), _mm512_mul_ps(wx1, x1));
+    const __m512 vlo = _mm512_set1_ps(lo), vmax = _mm512_set1_ps((float)nmax), zero = _mm512_setzero_ps();
+    const __m512 d0 = _mm512_sub_ps(x0, vlo), d1 = _mm512_sub_ps(x1, vlo);
+    const int n_cand = nstep + 2; // is = -1 .. nstep
+    double sl[MAX_CAND] = {0}, sl2[MAX_CAND] = {0}, slx[MAX_CAND] = {0};
+    float iscale[MAX_CAND];
+    for (int c = 0; c < n_cand; c++) {
+        iscale[c] = ingot_affine_iscale(c - 1, nmax, rmin, rdelta, hi - lo);
+        const __m512 vis = _mm512_set1_ps(iscale[c]);
+        const __m512 l0 = _mm512_min_ps(vmax, _mm512_max_ps(zero, round_even(_mm512_mul_ps(vis, d0))));
+        const __m512 l1 = _mm512_min_ps(vmax, _mm512_max_ps(zero, round_even(_mm512_mul_ps(vis, d1))));
+        const __m512 a0 = _mm512_mul_ps(w0, l0), a1 = _mm512_mul_ps(w1, l1);
+        sl[c] = sum32(a0, a1);
+        sl2[c] = sum32(_mm512_mul_ps(a0, l0), _mm512_mul_ps(a1, l1));
+        slx[c] = sum32(_mm512_mul_ps(a0, x0), _mm512_mul_ps(a1, x1));
+    }
+    double s[MAX_CAND], m[MAX_CAND], err[MAX_CAND];
+    for (int c = 0; c < n_cand; c += 8) affine_fit8(sw, swx, swx2, sl + c, sl2 + c, slx + c, s + c, m + c, err + c);
+    int best = -1;
+    double best_err = INFINITY;
+    for (int c = 0; c < n_cand; c++)
+        if (err[c] < best_err) {
+            best_err = err[c];
+            best = c;
+        }
+    if (best < 0) {
+        memset(L, 0, 32);
+        *m_out = -lo;
+        return 0.0f;
+    }
+    const __m512 vis = _mm512_set1_ps(iscale[best]);
+    store_levels(L, _mm512_min_ps(vmax, _mm512_max_ps(zero, round_even(_mm512_mul_ps(vis, d0)))),
+                 _mm512_min_ps(vmax, _mm512_max_ps(zero, round_even(_mm512_mul_ps(vis, d1)))));
+    *m_out = -(float)m[best];
+    return (float)s[best];
+}
+
+AVX512 static void k45_levels32(int nmax, const float *x, float dl, float dm, uint8_t *L) {
+    if (dl == 0.0f) {
+        memset(L, 0, 32);
+        return;
+    }
+    const __m512 vdl = _mm512_set1_ps(dl), vdm = _mm512_set1_ps(dm);
+    const __m512 vmax = _mm512_set1_ps((float)nmax), zero = _mm512_setzero_ps();
+    const __m512 t0 = round_even(_mm512_div_ps(_mm512_add_ps(_mm512_loadu_ps(x), vdm), vdl));
+    const __m512 t1 = round_even(_mm512_div_ps(_mm512_add_ps(_mm512_loadu_ps(x + 16), vdm), vdl));
+    store_levels(L, _mm512_min_ps(vmax, _mm512_max_ps(zero, t0)), _mm512_min_ps(vmax, _mm512_max_ps(zero, t1)));
+}
+
+static const ingot_k45_kernels k_k45_avx512 = {kquant_weights, affine_search32, k45_levels32};
+
+AVX512 static void q4_k_quantize_row(const float *x, void *y, int64_t n, const float *imatrix) {
+    ingot_q4_k_quantize_row_with(x, y, n, imatrix, &k_k45_avx512);
+}
+AVX512 static void q5_k_quantize_row(const float *x, void *y, int64_t n, const float *imatrix) {
+    ingot_q5_k_quantize_row_with(x, y, n, imatrix, &k_k45_avx512);
+}
+
+// ---- dot products ------------------------------------------------------------------------
+// Signed int8 × int8 over 64 bytes (two blocks), pairwise summed to 16 int32:
+// lanes 0-7 from the first 32 bytes, 8-15 from the second.
+AVX512 static inline __m512 mul_sum_i8x2(__m512i x, __m512i y) {
+    const __mmask64 neg = _mm512_movepi8_mask(x);
+    const __m512i ax = _mm512_abs_epi8(x);
+    const __m512i sy = _mm512_mask_sub_epi8(y, neg, _mm512_setzero_si512(), y);
+    const __m512i dot16 = _mm512_maddubs_epi16(ax, sy);
+    return _mm512_cvtepi32_ps(_mm512_madd_epi16(dot16, _mm512_set1_epi16(1)));
+}
+
+// Per-lane scales for mul_sum_i8x2's result: lanes 0-7 (first block) d0,
+// lanes 8-15 (second block) d1.
+AVX512 static inline __m512 block_scales2(float d0, float d1) {
+    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(d0)), _mm256_set1_ps(d1), 1);
+}
+
+AVX512 static void q8_0_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    const ingot_block_q8_0 *x = vx, *y = vy;
+    const int64_t nb = n / INGOT_QK;
+    __m512 acc = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        const __m512i qx = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)x[i].qs)),
+            _mm256_loadu_si256((const __m256i *)x[i + 1].qs), 1);
+        const __m512i qy = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)y[i].qs)),
+            _mm256_loadu_si256((const __m256i *)y[i + 1].qs), 1);
+        const __m512 d = block_scales2(h2f(x[i].d) * h2f(y[i].d), h2f(x[i + 1].d) * h2f(y[i + 1].d));
+        acc = _mm512_fmadd_ps(d, mul_sum_i8x2(qx, qy), acc);
+    }
+    float sum = _mm512_reduce_add_ps(acc);
+    for (; i < nb; i++) {
+        int32_t sumi = 0;
+        for (int j = 0; j < INGOT_QK; j++) sumi += x[i].qs[j] * y[i].qs[j];
+        sum += (float)sumi * (h2f(x[i].d) * h2f(y[i].d));
+    }
+    *s = sum;
+}
+
+// 16 nibble bytes to 32 values in a 256-bit register: low nibbles first.
+AVX512 static inline __m256i unpack_nibbles(const uint8_t *qs) {
+    const __m128i b = _mm_loadu_si128((const __m128i *)qs);
+    const __m128i m = _mm_set1_epi8(0x0F);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(b, 4), m), _mm_and_si128(b, m));
+}
+
+AVX512 static void q4_0_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    const ingot_block_q4_0 *x = vx;
+    const ingot_block_q8_0 *y = vy;
+    const int64_t nb = n / INGOT_QK;
+    __m512 acc = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        const __m512i qx = _mm512_sub_epi8(
+            _mm512_inserti64x4(_mm512_castsi256_si512(unpack_nibbles(x[i].qs)), unpack_nibbles(x[i + 1].qs), 1),
+            _mm512_set1_epi8(8));
+        const __m512i qy = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)y[i].qs)),
+            _mm256_loadu_si256((const __m256i *)y[i + 1].qs), 1);
+        const __m512 d = block_scales2(h2f(x[i].d) * h2f(y[i].d), h2f(x[i + 1].d) * h2f(y[i + 1].d));
+        acc = _mm512_fmadd_ps(d, mul_sum_i8x2(qx, qy), acc);
+    }
+    float sum = _mm512_reduce_add_ps(acc);
+    for (; i < nb; i++) {
+        int32_t sumi = 0;
+        for (int j = 0; j < 16; j++)
+            sumi += ((x[i].qs[j] & 0xF) - 8) * y[i].qs[j] + ((x[i].qs[j] >> 4) - 8) * y[i].qs[j + 16];
+        sum += (float)sumi * (h2f(x[i].d) * h2f(y[i].d));
+    }
+    *s = sum;
+}
+
+void ingot_quant_install_avx512(ingot_quant_traits *tab) {
+    tab[INGOT_DTYPE_Q8_0].quantize_row = q8_0_quantize_row;
+    tab[INGOT_DTYPE_Q8_0].vec_dot = q8_0_vec_dot;
+    tab[INGOT_DTYPE_Q4_0].quantize_row = q4_0_quantize_row;
+    tab[INGOT_DTYPE_Q4_0].vec_dot = q4_0_vec_dot;
+    tab[INGOT_DTYPE_Q4_K].quantize_row = q4_k_quantize_row;
+    tab[INGOT_DTYPE_Q5_K].quantize_row = q5_k_quantize_row;
+}
+
+#else
 void ingot_quant_install_avx512(ingot_quant_traits *tab) { (void)tab; }
+#endif

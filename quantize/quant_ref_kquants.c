@@ -62,6 +62,7 @@ static float affine_search(int n, int nmax, const float *x, const float *w, uint
         *m_out = -lo;
         return 0.0f;
     }
+    memset(L, 0, (size_t)n); // kept if no candidate admits a fit
     float pwx[32], pwx2[32];
     for (int j = 0; j < n; j++) {
         pwx[j] = w[j] * x[j];

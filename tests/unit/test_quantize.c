@@ -410,13 +410,16 @@ static int test_quantize_b128_ragged(void) {
 }
 
 // ---- SIMD vs reference -------------------------------------------------------------------
-static int compare_level(ingot_simd_level lvl, const float *x, const float *act, int64_t n) {
+static int compare_level(ingot_simd_level lvl, const float *x, const float *im, const float *act, int64_t n) {
     for (size_t i = 0; i < N_ROW_TYPES; i++) {
         const ingot_quant_traits *qt = ingot_quant_get(k_row_types[i]);
         const ingot_quant_traits *at = ingot_quant_get(qt->vec_dot_type);
         const size_t nb = row_bytes(qt->dtype, n), na = row_bytes(at->dtype, n);
         uint8_t *q1 = malloc(nb), *q2 = malloc(nb), *a = malloc(na), *a2 = malloc(na);
         float *y1 = malloc(sizeof(float) * n), *y2 = malloc(sizeof(float) * n), *ya = malloc(sizeof(float) * n);
+        qt->quantize_row_ref(x, q1, n, im);
+        qt->quantize_row(x, q2, n, im);
+        CHECK_MSG(memcmp(q1, q2, nb) == 0, "level %d %s quantize_row (imatrix) differs from _ref", lvl, qt->name);
         qt->quantize_row_ref(x, q1, n, NULL);
         qt->quantize_row(x, q2, n, NULL);
         CHECK_MSG(memcmp(q1, q2, nb) == 0, "level %d %s quantize_row differs from _ref", lvl, qt->name);
@@ -447,7 +450,9 @@ static int compare_level(ingot_simd_level lvl, const float *x, const float *act,
 
 static int test_quantize_simd_matches_ref(void) {
     enum { N = 4096 };
-    float *x = malloc(sizeof(float) * N), *act = malloc(sizeof(float) * N);
+    float *x = malloc(sizeof(float) * N), *act = malloc(sizeof(float) * N), *im = malloc(sizeof(float) * N);
+    uint64_t seed = 17;
+    for (int j = 0; j < N; j++) im[j] = (float)pow(10.0, 3.0 * rng_unit(&seed) - 1.5);
     int levels = 0;
     for (int heavy = 0; heavy <= 1; heavy++) {
         if (heavy) fill_heavy(x, N, 3);
@@ -456,13 +461,14 @@ static int test_quantize_simd_matches_ref(void) {
         for (int lvl = INGOT_SIMD_SCALAR; lvl <= INGOT_SIMD_AVX512; lvl++) {
             if ((int)ingot_simd_set((ingot_simd_level)lvl) != lvl) continue;
             levels++;
-            if (compare_level((ingot_simd_level)lvl, x, act, N)) return 1;
+            if (compare_level((ingot_simd_level)lvl, x, im, act, N)) return 1;
         }
     }
     printf("compared %d dispatch levels (detected %d)\n", levels / 2, (int)ingot_simd_detect());
     ingot_simd_set(ingot_simd_detect());
     free(x);
     free(act);
+    free(im);
     return 0;
 }
 
