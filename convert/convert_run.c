@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -15,6 +16,17 @@
 #include "ingot/engram.h"
 
 #define CONFIG_MAX (16u << 20)
+
+// Peak resident memory so far (Linux VmHWM), in KiB; 0 when unknown.
+static long peak_rss_kib(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmHWM:", 6)) kib = strtol(line + 6, NULL, 10);
+    if (f) fclose(f);
+    return kib;
+}
 
 static double now_s(void) {
     struct timespec ts;
@@ -384,7 +396,7 @@ static ingot_status run_data(run *r, ingot_convert_report *rep, ingot_err *err) 
         st = ingot_checkpoint_is_mapped(r->ck) ? exec_mapped(r, &x, err) : exec_stream(r, &x, err);
     ingot_exec_ctx_deinit(&x);
     const double t1 = now_s();
-    ingot_log(INGOT_LOG_DEBUG, "convert: data %.3f s", t1 - x.t0);
+    ingot_log(INGOT_LOG_DEBUG, "convert: data %.3f s, peak RSS so far %.1f MiB", t1 - x.t0, peak_rss_kib() / 1024.0);
     if (st == INGOT_OK) st = check_nonfinite(r, rep, err);
     if (st == INGOT_OK && ingot_interrupted()) st = ingot_err_set(err, INGOT_E_INTERRUPTED, "interrupted");
     if (st == INGOT_OK) st = ingot_writer_finish(r->w, r->pool, err);

@@ -991,6 +991,57 @@ static int test_convert_threads_identical(void) {
     return 0;
 }
 
+// One .safetensors file: needs --config; with it, converts.
+static int test_convert_single_file_with_config(void) {
+    const gen_opts g = small_llama();
+    char dir[512], out[512], lone[560], cfg[640], file[640];
+    CHECK_EQ_INT(gen_case(&g, dir, sizeof dir, out, sizeof out), 0);
+    snprintf(lone, sizeof lone, "%.520s/../lone", dir);
+    mkdir(lone, 0755);
+    snprintf(file, sizeof file, "%s/model.safetensors", dir);
+    snprintf(cfg, sizeof cfg, "%s/weights.safetensors", lone);
+    CHECK_EQ_INT(rename(file, cfg), 0);
+    if (expect_failure(cfg, out, NULL, INGOT_E_FORMAT, "config.json is missing (give one with --config)")) return 1;
+    snprintf(file, sizeof file, "%s/config.json", dir);
+    ingot_convert_opts o = {.src = cfg, .dst = out, .preset = "q8_0", .config_path = file};
+    ingot_err err = {0};
+    ingot_convert_report rep;
+    CHECK_OK(ingot_convert(&o, &rep, &err), &err);
+    CHECK_EQ_U64(rep.n_tensors, 3 + 2 * 9);
+    ingot_convert_report_free(&rep);
+    return 0;
+}
+
+// Allocation failures anywhere: INGOT_E_NOMEM (or success when the failing
+// allocation was optional), never a crash, a leak or a file left behind.
+static int test_convert_alloc_failures(void) {
+    gen_opts g = small_llama();
+    g.n_layer = 1;
+    char dir[512], out[512];
+    CHECK_EQ_INT(gen_case(&g, dir, sizeof dir, out, sizeof out), 0);
+    const int64_t live0 = ingot_alloc_live();
+    int n_fail = 0, n_nomem = 0;
+    for (uint64_t nth = 1; nth < 4000; nth++) {
+        ingot_err err = {0};
+        ingot_alloc_fail_at(nth, false);
+        const ingot_status st = convert_to(dir, out, "q8_0", 2, NULL, &err);
+        ingot_alloc_fail_at(0, false);
+        CHECK_MSG(st == INGOT_OK || st == INGOT_E_NOMEM, "allocation %llu: %s (%s)", (unsigned long long)nth,
+                  ingot_status_name(st), err.msg);
+        CHECK_EQ_INT(ingot_alloc_live(), live0);
+        if (st == INGOT_OK) {
+            unlink(out);
+            if (++n_fail > 3) break; // past the last allocation
+        } else {
+            n_nomem++;
+            CHECK(!file_exists(out));
+        }
+    }
+    printf("%d injected failures reported INGOT_E_NOMEM\n", n_nomem);
+    CHECK(n_nomem > 50);
+    return 0;
+}
+
 // SIGINT while a ~330 MB conversion runs: the process dies, nothing is left
 // in the output folder.
 static int test_convert_sigint_leaves_nothing(void) {
@@ -1040,4 +1091,5 @@ INGOT_TEST_MAIN(T(convert_fixtures_keep), T(convert_fixtures_q8_0), T(convert_pa
                 T(convert_error_unknown_arch), T(convert_error_missing_arch_uses_model_type),
                 T(convert_error_truncated_archive), T(convert_error_missing_shard), T(convert_error_index_mismatch),
                 T(convert_force), T(convert_dry_run),
-                T(convert_threads_identical), T(convert_sigint_leaves_nothing))
+                T(convert_threads_identical), T(convert_single_file_with_config), T(convert_alloc_failures),
+                T(convert_sigint_leaves_nothing))
