@@ -536,6 +536,234 @@ AVX2 static void q6_k_dequantize_row(const void *vx, float *y, int64_t n) {
     }
 }
 
+// ---- Q5_0 / Q5_1 -----------------------------------------------------------------------
+// Byte j = 0xFF where bit j of b is set.
+AVX2 static inline __m256i bits_to_bytes(const uint8_t *qh) {
+    uint32_t b;
+    memcpy(&b, qh, 4);
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)b),
+                                    _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
+    v = _mm256_or_si256(v, _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+    return _mm256_cmpeq_epi8(v, _mm256_set1_epi64x(-1));
+}
+
+// 5-bit levels 0..31 of a q5_0 / q5_1 block.
+AVX2 static inline __m256i q5_levels(const uint8_t *qs, const uint8_t *qh) {
+    return _mm256_or_si256(unpack_nibbles(qs), _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10)));
+}
+
+AVX2 static void q5_0_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    const ingot_block_q5_0 *x = vx;
+    const ingot_block_q8_0 *y = vy;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / INGOT_QK; i++) {
+        const __m256i qx = _mm256_sub_epi8(q5_levels(x[i].qs, x[i].qh), _mm256_set1_epi8(16));
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), mul_sum_i8(qx, qy), acc);
+    }
+    *s = hsum_ps(acc);
+}
+
+AVX2 static void q5_1_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    const ingot_block_q5_1 *x = vx;
+    const ingot_block_q8_0 *y = vy;
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / INGOT_QK; i++) {
+        const float dy = h2f(y[i].d);
+        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
+        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q5_levels(x[i].qs, x[i].qh), qy), ones16);
+        const __m256i py = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, qy), ones16);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * dy), _mm256_cvtepi32_ps(p), acc);
+        accm = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].m) * dy), _mm256_cvtepi32_ps(py), accm);
+    }
+    *s = hsum_ps(_mm256_add_ps(acc, accm));
+}
+
+// 32 unsigned bytes to 32 floats: y = a * q + b (b = 0: plain product).
+AVX2 static inline void store_affine32(float *y, __m256i q, __m256 a, __m256 b, int with_b) {
+    for (int k = 0; k < 4; k++) {
+        const __m128i part = k < 2 ? _mm256_castsi256_si128(q) : _mm256_extracti128_si256(q, 1);
+        const __m256 v = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(k & 1 ? _mm_srli_si128(part, 8) : part));
+        const __m256 p = _mm256_mul_ps(a, v);
+        _mm256_storeu_ps(y + 8 * k, with_b ? _mm256_add_ps(p, b) : p);
+    }
+}
+
+AVX2 static void q5_0_dequantize_row(const void *vx, float *y, int64_t n) {
+    const ingot_block_q5_0 *x = vx;
+    for (int64_t i = 0; i < n / INGOT_QK; i++, y += INGOT_QK)
+        store_affine32(y, _mm256_sub_epi8(q5_levels(x[i].qs, x[i].qh), _mm256_set1_epi8(16)),
+                       _mm256_set1_ps(h2f(x[i].d)), _mm256_setzero_ps(), 0);
+}
+AVX2 static void q5_1_dequantize_row(const void *vx, float *y, int64_t n) {
+    const ingot_block_q5_1 *x = vx;
+    for (int64_t i = 0; i < n / INGOT_QK; i++, y += INGOT_QK)
+        store_affine32(y, q5_levels(x[i].qs, x[i].qh), _mm256_set1_ps(h2f(x[i].d)), _mm256_set1_ps(h2f(x[i].m)), 1);
+}
+AVX2 static void q4_1_dequantize_row(const void *vx, float *y, int64_t n) {
+    const ingot_block_q4_1 *x = vx;
+    for (int64_t i = 0; i < n / INGOT_QK; i++, y += INGOT_QK)
+        store_affine32(y, unpack_nibbles(x[i].qs), _mm256_set1_ps(h2f(x[i].d)), _mm256_set1_ps(h2f(x[i].m)), 1);
+}
+AVX2 static void iq4_nl_dequantize_row(const void *vx, float *y, int64_t n) {
+    const ingot_block_iq4_nl *x = vx;
+    const __m128i t = _mm_loadu_si128((const __m128i *)ingot_iq4nl_values);
+    const __m256i table = _mm256_set_m128i(t, t);
+    for (int64_t i = 0; i < n / INGOT_QK; i++, y += INGOT_QK)
+        store_affine32(y, _mm256_shuffle_epi8(table, unpack_nibbles(x[i].qs)), _mm256_set1_ps(h2f(x[i].d)),
+                       _mm256_setzero_ps(), 0);
+}
+
+// ---- Q2_K / Q3_K -----------------------------------------------------------------------
+// Levels 0..3 of the 32 values 128n + 32k + (0..31) (2-bit planes).
+AVX2 static inline __m256i plane2(const uint8_t *qs, int n, int k) {
+    const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * n));
+    return _mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * k)), _mm256_set1_epi8(3));
+}
+// Q3_K unsigned levels 0..7 (value + 4) of the same 32 values.
+AVX2 static inline __m256i q3_k_levels(const ingot_block_q3_k *b, int n, int k) {
+    const __m256i hb = _mm256_loadu_si256((const __m256i *)b->hmask);
+    const __m256i h = _mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(4 * n + k)), _mm256_set1_epi8(1));
+    return _mm256_or_si256(plane2(b->qs, n, k), _mm256_slli_epi16(h, 2));
+}
+
+AVX2 static void q2_k_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    const ingot_block_q2_k *x = vx;
+    const ingot_block_q8_k *y = vy;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        int32_t summ = 0;
+        for (int j = 0; j < 16; j++) summ += (x[i].scales[j] >> 4) * y[i].bsums[j];
+        __m256i acc = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++)
+            for (int k = 0; k < 4; k++) {
+                const int sb = 8 * h + 2 * k;
+                const __m256i sc = _mm256_set_m128i(_mm_set1_epi16(x[i].scales[sb + 1] & 0xF),
+                                                    _mm_set1_epi16(x[i].scales[sb] & 0xF));
+                const __m256i qy = _mm256_loadu_si256((const __m256i *)(y[i].qs + 128 * h + 32 * k));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(plane2(x[i].qs, h, k), qy), sc));
+            }
+        const int32_t sumi = hsum_epi32(acc);
+        sum += y[i].d * (h2f(x[i].d) * (float)sumi - h2f(x[i].dmin) * (float)summ);
+    }
+    *s = sum;
+}
+
+AVX2 static void q3_k_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    const ingot_block_q3_k *x = vx;
+    const ingot_block_q8_k *y = vy;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        int sc[16];
+        int32_t offs = 0;
+        for (int j = 0; j < 16; j++) {
+            sc[j] = ingot_q3_k_scale(x[i].scales, j);
+            offs += sc[j] * y[i].bsums[j];
+        }
+        __m256i acc = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++)
+            for (int k = 0; k < 4; k++) {
+                const int sb = 8 * h + 2 * k;
+                const __m256i scv = _mm256_set_m128i(_mm_set1_epi16((short)sc[sb + 1]), _mm_set1_epi16((short)sc[sb]));
+                const __m256i qy = _mm256_loadu_si256((const __m256i *)(y[i].qs + 128 * h + 32 * k));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q3_k_levels(&x[i], h, k), qy), scv));
+            }
+        const int32_t sumi = hsum_epi32(acc) - 4 * offs;
+        sum += y[i].d * h2f(x[i].d) * (float)sumi;
+    }
+    *s = sum;
+}
+
+// Stores 32 values whose first and second 16 use (a0, b0) and (a1, b1).
+AVX2 static inline void store_two16(float *y, __m256i q, float a0, float b0, float a1, float b1, int with_b) {
+    for (int half = 0; half < 2; half++) {
+        const __m256 a = _mm256_set1_ps(half ? a1 : a0), b = _mm256_set1_ps(half ? b1 : b0);
+        const __m128i part = half ? _mm256_extracti128_si256(q, 1) : _mm256_castsi256_si128(q);
+        const __m256 v0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(part));
+        const __m256 v1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(part, 8)));
+        __m256 p0 = _mm256_mul_ps(a, v0), p1 = _mm256_mul_ps(a, v1);
+        if (with_b) {
+            p0 = _mm256_sub_ps(p0, b);
+            p1 = _mm256_sub_ps(p1, b);
+        }
+        _mm256_storeu_ps(y + 16 * half, p0);
+        _mm256_storeu_ps(y + 16 * half + 8, p1);
+    }
+}
+
+AVX2 static void q2_k_dequantize_row(const void *vx, float *y, int64_t n) {
+    const ingot_block_q2_k *x = vx;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        const float d = h2f(x[i].d), dmin = h2f(x[i].dmin);
+        for (int h = 0; h < 2; h++)
+            for (int k = 0; k < 4; k++, y += 32) {
+                const uint8_t s0 = x[i].scales[8 * h + 2 * k], s1 = x[i].scales[8 * h + 2 * k + 1];
+                store_two16(y, plane2(x[i].qs, h, k), d * (float)(s0 & 0xF), dmin * (float)(s0 >> 4),
+                            d * (float)(s1 & 0xF), dmin * (float)(s1 >> 4), 1);
+            }
+    }
+}
+
+AVX2 static void q3_k_dequantize_row(const void *vx, float *y, int64_t n) {
+    const ingot_block_q3_k *x = vx;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        const float d = h2f(x[i].d);
+        for (int h = 0; h < 2; h++)
+            for (int k = 0; k < 4; k++, y += 32) {
+                const int sb = 8 * h + 2 * k;
+                const __m256i q = _mm256_sub_epi8(q3_k_levels(&x[i], h, k), _mm256_set1_epi8(4));
+                store_two16(y, q, d * (float)ingot_q3_k_scale(x[i].scales, sb), 0.0f,
+                            d * (float)ingot_q3_k_scale(x[i].scales, sb + 1), 0.0f, 0);
+            }
+    }
+}
+
+AVX2 static void q5_k_dequantize_row(const void *vx, float *y, int64_t n) {
+    const ingot_block_q5_k *x = vx;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        const float d = h2f(x[i].d), dmin = h2f(x[i].dmin);
+        const __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        for (int j = 0; j < 8; j++, y += 32) {
+            uint8_t sc, m;
+            ingot_k4_scale_min(j, x[i].scales, &sc, &m);
+            __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * (j / 2)));
+            q = _mm256_and_si256(j & 1 ? _mm256_srli_epi16(q, 4) : q, m4);
+            const __m256i h = _mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(j)), one);
+            q = _mm256_or_si256(q, _mm256_slli_epi16(h, 4));
+            const float dl = d * (float)sc, ml = dmin * (float)m;
+            store_two16(y, q, dl, ml, dl, ml, 1);
+        }
+    }
+}
+
+// ---- f8_e4m3_r32 -------------------------------------------------------------------------
+AVX2 static inline __m256 e4m3x8(const uint8_t *q) {
+    const __m256i idx = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)q));
+    return _mm256_i32gather_ps(ingot_e4m3_lut, idx, 4);
+}
+
+AVX2 static void f8_r32_dequantize_row(const void *vx, float *y, int64_t n) {
+    const ingot_block_f8_r32 *x = vx;
+    for (int64_t i = 0; i < n / INGOT_QK; i++, y += INGOT_QK) {
+        const __m256 d = _mm256_set1_ps(ingot_e8m0_to_f32(x[i].e));
+        for (int k = 0; k < 4; k++) _mm256_storeu_ps(y + 8 * k, _mm256_mul_ps(e4m3x8(x[i].qs + 8 * k), d));
+    }
+}
+
+AVX2 static void f8_r32_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    const ingot_block_f8_r32 *x = vx;
+    const float *y = vy;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / INGOT_QK; i++, y += INGOT_QK) {
+        __m256 b = _mm256_mul_ps(e4m3x8(x[i].qs), _mm256_loadu_ps(y));
+        for (int k = 1; k < 4; k++) b = _mm256_fmadd_ps(e4m3x8(x[i].qs + 8 * k), _mm256_loadu_ps(y + 8 * k), b);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(ingot_e8m0_to_f32(x[i].e)), b, acc);
+    }
+    *s = hsum_ps(acc);
+}
+
 void ingot_quant_install_avx2(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_F32].vec_dot = f32_vec_dot;
     tab[INGOT_DTYPE_F16].vec_dot = f16_vec_dot;
@@ -558,6 +786,19 @@ void ingot_quant_install_avx2(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_Q5_K].vec_dot = q5_k_vec_dot;
     tab[INGOT_DTYPE_Q6_K].dequantize_row = q6_k_dequantize_row;
     tab[INGOT_DTYPE_Q6_K].vec_dot = q6_k_vec_dot;
+    tab[INGOT_DTYPE_Q5_0].vec_dot = q5_0_vec_dot;
+    tab[INGOT_DTYPE_Q5_0].dequantize_row = q5_0_dequantize_row;
+    tab[INGOT_DTYPE_Q5_1].vec_dot = q5_1_vec_dot;
+    tab[INGOT_DTYPE_Q5_1].dequantize_row = q5_1_dequantize_row;
+    tab[INGOT_DTYPE_Q4_1].dequantize_row = q4_1_dequantize_row;
+    tab[INGOT_DTYPE_IQ4_NL].dequantize_row = iq4_nl_dequantize_row;
+    tab[INGOT_DTYPE_Q2_K].vec_dot = q2_k_vec_dot;
+    tab[INGOT_DTYPE_Q2_K].dequantize_row = q2_k_dequantize_row;
+    tab[INGOT_DTYPE_Q3_K].vec_dot = q3_k_vec_dot;
+    tab[INGOT_DTYPE_Q3_K].dequantize_row = q3_k_dequantize_row;
+    tab[INGOT_DTYPE_Q5_K].dequantize_row = q5_k_dequantize_row;
+    tab[INGOT_DTYPE_F8_E4M3_R32].vec_dot = f8_r32_vec_dot;
+    tab[INGOT_DTYPE_F8_E4M3_R32].dequantize_row = f8_r32_dequantize_row;
 }
 
 #else

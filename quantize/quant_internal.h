@@ -150,6 +150,13 @@ static inline void ingot_k4_scale_min(int j, const uint8_t *q, uint8_t *sc, uint
     }
 }
 
+// Q3_K signed 6-bit scale of sub-block j (0..15).
+static inline int ingot_q3_k_scale(const uint8_t *s, int j) {
+    const int lo = j < 8 ? s[j] & 0xF : s[j - 8] >> 4;
+    const int hi = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
+    return (lo | (hi << 4)) - 32;
+}
+
 // Sum of 32 floats in the fixed order every SIMD path reproduces: lanes
 // l and l + 16 first, then halving (16 → 8 → 4 → 2 → 1).
 static inline float ingot_sum32(const float *p) {

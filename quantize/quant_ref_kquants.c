@@ -419,11 +419,7 @@ void ingot_q2_k_vec_dot_ref(int64_t n, float *s, const void *vx, const void *vy)
 }
 
 // ---- Q3_K --------------------------------------------------------------------------
-static inline int q3_k_scale(const uint8_t *s, int j) {
-    const int lo = j < 8 ? s[j] & 0xF : s[j - 8] >> 4;
-    const int hi = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
-    return (lo | (hi << 4)) - 32;
-}
+#define q3_k_scale ingot_q3_k_scale
 
 static void q3_k_quantize(const float *x, void *vy, int64_t n, const float *imatrix, int search) {
     assert(n % INGOT_QK_K == 0);
