@@ -173,6 +173,15 @@ static ingot_status table_row(const ingot_engram_weights *w, uint32_t d_h, uint6
     return INGOT_OK;
 }
 
+ingot_status ingot_engram_state_gather(const ingot_engram_state *st, const ingot_engram_params *p,
+                                       const ingot_engram_weights *w, float *emb, ingot_err *err) {
+    INGOT_FAIL_IF(!st || !p || !w || !emb, err, INGOT_E_ARG, "engram gather: NULL argument");
+    INGOT_FAIL_IF(!st->pos, err, INGOT_E_STATE, "engram gather: no token pushed");
+    for (uint32_t j = 0; j < ingot_engram_n_cols(p); j++)
+        INGOT_FORWARD_IF_ERROR(table_row(w, p->d_h, st->rows[j], emb + (size_t)j * p->d_h, err));
+    return INGOT_OK;
+}
+
 // ---- math --------------------------------------------------------------------
 
 static ingot_status linear(const ingot_engram_linear *L, const float *x, float *y, ingot_engram_state *st,

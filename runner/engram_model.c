@@ -242,6 +242,20 @@ ingot_status ingot_engram_model_rows(ingot_engram_model *m, int li, const int32_
     return INGOT_OK;
 }
 
+ingot_status ingot_engram_model_gather(ingot_engram_model *m, int li, const int32_t *tokens, int n, int pos,
+                                       float *emb, ingot_err *err) {
+    INGOT_FAIL_IF(!m || li < 0 || (uint32_t)li >= m->p.n_layers || !tokens || !emb || n < 0, err, INGOT_E_ARG,
+                  "engram gather: bad arguments");
+    const ingot_engram_layer *L = &m->p.layers[li];
+    INGOT_FORWARD_IF_ERROR(follow(m->peek[li], pos, L->layer, err));
+    const size_t d_mem = (size_t)ingot_engram_n_cols(&m->p) * m->p.d_h;
+    for (int t = 0; t < n; t++) {
+        ingot_engram_state_push(m->peek[li], &m->p, L, m->lookup, NULL, tokens[t], NULL);
+        INGOT_FORWARD_IF_ERROR(ingot_engram_state_gather(m->peek[li], &m->p, &m->w[li], emb + (size_t)t * d_mem, err));
+    }
+    return INGOT_OK;
+}
+
 void ingot_engram_model_prefetch(ingot_engram_model *m, const int32_t *tokens, int n) {
     for (uint32_t li = 0; m && li < m->p.n_layers; li++)
         ingot_engram_state_prefetch(m->st[li], &m->p, &m->p.layers[li], m->lookup, &m->w[li], tokens, n);
@@ -254,9 +268,6 @@ ingot_status ingot_engram_model_forward(ingot_engram_model *m, int layer, float 
     if (m->disabled) return INGOT_OK;
     ingot_engram_state *st = m->st[li];
     INGOT_FORWARD_IF_ERROR(follow(st, pos, layer, err));
-    // Rows depend only on token ids: the first Engram layer prefetches the
-    // rows of every Engram layer while the layers in between compute.
-    if (li == 0) ingot_engram_model_prefetch(m, tokens, n);
     const size_t stride = (size_t)m->p.hc_mult * m->p.d_model;
     for (int t = 0; t < n; t++) {
         ingot_engram_state_push(st, &m->p, &m->p.layers[li], m->lookup, &m->w[li], tokens[t], NULL);

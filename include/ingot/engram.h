@@ -220,6 +220,10 @@ void ingot_engram_state_push(ingot_engram_state *st, const ingot_engram_params *
 void ingot_engram_state_prefetch(const ingot_engram_state *st, const ingot_engram_params *p,
                                  const ingot_engram_layer *layer, const int32_t *lookup, const ingot_engram_weights *w,
                                  const int32_t *raw_ids, int n);
+// Decode the rows of the last push into emb [(N-1)·H·d_h] (no projection).
+// @return INGOT_OK, INGOT_E_STATE (nothing pushed), INGOT_E_FORMAT, INGOT_E_UNSUPPORTED.
+ingot_status ingot_engram_state_gather(const ingot_engram_state *st, const ingot_engram_params *p,
+                                       const ingot_engram_weights *w, float *emb, ingot_err *err);
 // Positions pushed since the last reset.
 int64_t ingot_engram_state_pos(const ingot_engram_state *st);
 
@@ -269,6 +273,11 @@ int ingot_engram_model_find(const ingot_engram_model *m, int layer);
 // @return INGOT_OK, INGOT_E_ARG, INGOT_E_STATE (pos does not continue).
 ingot_status ingot_engram_model_rows(ingot_engram_model *m, int li, const int32_t *tokens, int n, int pos,
                                      uint64_t *rows, ingot_err *err);
+// Rows of n tokens (as ingot_engram_model_rows, same window) gathered from
+// the table and decoded: emb [n, (N-1)·H·d_h]. For inspection and benchmarks.
+// @return INGOT_OK, INGOT_E_ARG, INGOT_E_STATE, INGOT_E_FORMAT.
+ingot_status ingot_engram_model_gather(ingot_engram_model *m, int li, const int32_t *tokens, int n, int pos,
+                                       float *emb, ingot_err *err);
 // Issue prefetches (madvise WILLNEED + cache hints) for the rows of n tokens
 // at the next positions of every Engram layer. Changes no state.
 void ingot_engram_model_prefetch(ingot_engram_model *m, const int32_t *tokens, int n);
