@@ -325,6 +325,10 @@ ingot_status ingot_checkpoint_open(const char *path, ingot_checkpoint **out, ing
         ingot_err_where(err, path, NULL, -1);
         return ingot_err_set(err, INGOT_E_IO, "%s: cannot open: %s", path, strerror(errno));
     }
+    if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode)) {
+        ingot_err_where(err, path, NULL, -1);
+        return ingot_err_set(err, INGOT_E_IO, "%s: neither a folder nor a regular file", path);
+    }
     ingot_checkpoint *ck = ingot_calloc(1, sizeof *ck);
     INGOT_FAIL_IF(!ck, err, INGOT_E_NOMEM, "%s: out of memory", path);
     ck->path = ingot_strdup(path);

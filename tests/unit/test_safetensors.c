@@ -571,6 +571,10 @@ static int test_st_folder_without_index(void) {
     CHECK_EQ_U64(ingot_checkpoint_n_tensors(ck), 2);
     ingot_checkpoint_close(ck);
     CHECK_STATUS(ingot_checkpoint_open(tb_path(dir, "absent"), &ck, &err), INGOT_E_IO, &err);
+    CHECK_STATUS(ingot_checkpoint_open("/dev/null", &ck, &err), INGOT_E_IO, &err);
+    CHECK_STR_CONTAINS(err.msg, "neither a folder nor a regular file");
+    CHECK(tb_write(tb_path(dir, "empty.safetensors"), "", 0) == 0);
+    CHECK_STATUS(ingot_checkpoint_open(tb_path(dir, "empty.safetensors"), &ck, &err), INGOT_E_FORMAT, &err);
     tb_rmtree(dir);
     return 0;
 }
