@@ -119,6 +119,21 @@ static void print_json(const char *src, const char *dst, const ingot_convert_rep
     cJSON_AddNumberToObject(o, "source_mb_per_s", r->seconds > 0 ? (double)r->src_bytes / r->seconds / 1e6 : 0);
     cJSON_AddNumberToObject(o, "nonfinite", (double)r->n_nonfinite);
     cJSON_AddNumberToObject(o, "unexpected_tensors", (double)r->n_extra);
+    if (dry_run) {
+        cJSON *plan = cJSON_AddArrayToObject(o, "plan");
+        for (size_t i = 0; i < r->n_tensors; i++) {
+            const ingot_convert_plan_item *p = &r->plan[i];
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "name", p->name);
+            cJSON_AddStringToObject(e, "source", p->source);
+            cJSON_AddStringToObject(e, "source_type", ingot_dtype_name(p->src_type));
+            cJSON_AddStringToObject(e, "type", ingot_dtype_name(p->type));
+            cJSON_AddNumberToObject(e, "bytes", (double)p->bytes);
+            cJSON_AddNumberToObject(e, "bpw", p->n_elements ? 8.0 * (double)p->bytes / (double)p->n_elements : 0);
+            cJSON_AddStringToObject(e, "reason", p->reason);
+            cJSON_AddItemToArray(plan, e);
+        }
+    }
     char *txt = cJSON_Print(o);
     if (txt) printf("%s\n", txt);
     cJSON_free(txt);
