@@ -152,7 +152,11 @@ static ingot_status menu_build(const ingot_policy_tensor *t, const ingot_dtype *
         while (!row_fits(d, n_cols) && ingot_policy_fallback(d, t->src_dtype) != d)
             d = ingot_policy_fallback(d, t->src_dtype);
         bool dup = false;
-        for (uint8_t i = 0; i < c->n_items; i++) dup |= c->items[i].dtype == d;
+        for (uint8_t i = 0; i < c->n_items; i++) {
+            if (c->items[i].dtype != d) continue;
+            dup = true;
+            c->items[i].fallback &= d != types[k]; // also a candidate in its own right
+        }
         if (dup) continue;
         menu_item *m = &c->items[c->n_items++];
         m->dtype = d;
