@@ -38,18 +38,19 @@ typedef struct model_spec {
     ingot_dtype dtype;                     // BF16 or F32 for non-FP8 tensors
     bool engram;
     int bpe_merges;                        // tokenizer merges to learn
+    bool peaked;                           // head predicts each token's corpus successor (see below)
 } model_spec;
 
 static const model_spec k_presets[] = {
     {.preset = "llama-tiny", .arch = ARCH_LLAMA, .n_embd = 256, .n_layer = 4, .n_head = 8, .n_head_kv = 4,
-     .head_dim = 32, .n_ff = 768, .n_vocab = 1024, .dtype = INGOT_DTYPE_BF16, .bpe_merges = 700},
+     .head_dim = 32, .n_ff = 768, .n_vocab = 1024, .dtype = INGOT_DTYPE_BF16, .bpe_merges = 700, .peaked = true},
     {.preset = "qwen3moe-tiny", .arch = ARCH_QWEN3_MOE, .n_embd = 256, .n_layer = 4, .n_head = 8, .n_head_kv = 4,
      .head_dim = 32, .n_ff = 768, .n_vocab = 1024, .n_expert = 8, .n_expert_used = 2, .n_ff_exp = 256,
-     .dtype = INGOT_DTYPE_BF16, .bpe_merges = 700},
+     .dtype = INGOT_DTYPE_BF16, .bpe_merges = 700, .peaked = true},
     {.preset = "deepseek-v3-fp8", .arch = ARCH_DEEPSEEK_V3, .n_embd = 256, .n_layer = 3, .n_head = 4,
      .n_head_kv = 4, .n_ff = 768, .n_vocab = 1024, .n_expert = 8, .n_expert_used = 2, .n_ff_exp = 256,
      .n_shared = 1, .n_dense_first = 1, .q_lora = 256, .kv_lora = 256, .qk_nope = 64, .qk_rope = 32,
-     .v_head = 64, .n_group = 2, .topk_group = 1, .fp8 = true, .dtype = INGOT_DTYPE_BF16, .bpe_merges = 700},
+     .v_head = 64, .n_group = 2, .topk_group = 1, .fp8 = true, .dtype = INGOT_DTYPE_BF16, .bpe_merges = 700, .peaked = true},
     {.preset = "qwen3moe-200m", .arch = ARCH_QWEN3_MOE, .n_embd = 768, .n_layer = 8, .n_head = 12,
      .n_head_kv = 4, .head_dim = 64, .n_ff = 2048, .n_vocab = 32000, .n_expert = 16, .n_expert_used = 2,
      .n_ff_exp = 512, .dtype = INGOT_DTYPE_BF16, .bpe_merges = 700},
@@ -74,7 +75,7 @@ static uint64_t name_seed(const char *name, uint64_t seed) {
 }
 
 // ---- tensor list ----------------------------------------------------------
-typedef enum init_kind { INIT_NORMAL, INIT_NORM, INIT_ZERO_BIAS } init_kind;
+typedef enum init_kind { INIT_NORMAL, INIT_NORM, INIT_ZERO_BIAS, INIT_HEAD } init_kind;
 
 typedef struct gen_tensor {
     char name[160];
@@ -139,7 +140,7 @@ static void add_linear(tensor_list *l, const model_spec *m, const char *name, ui
 static void build_tensors(const model_spec *m, tensor_list *l) {
     char nm[200];
     ingot_dtype dt = m->dtype;
-    add(l, "model.embed_tokens.weight", dt, 2, m->n_vocab, m->n_embd, 0, INIT_NORMAL, 0.5f);
+    add(l, "model.embed_tokens.weight", dt, 2, m->n_vocab, m->n_embd, 0, INIT_NORMAL, m->peaked ? 1.0f : 0.5f);
     for (int L = 0; L < m->n_layer; L++) {
 #define N(...) (snprintf(nm, sizeof nm, __VA_ARGS__), nm)
         add(l, N("model.layers.%d.input_layernorm.weight", L), dt, 1, m->n_embd, 0, 0, INIT_NORM, 0.05f);
@@ -197,7 +198,9 @@ static void build_tensors(const model_spec *m, tensor_list *l) {
 #undef N
     }
     add(l, "model.norm.weight", dt, 1, m->n_embd, 0, 0, INIT_NORM, 0.05f);
-    if (!m->tie) add(l, "lm_head.weight", dt, 2, m->n_vocab, m->n_embd, 0, INIT_NORMAL, 1.0f / sqrtf((float)m->n_embd));
+    if (!m->tie)
+        add(l, "lm_head.weight", dt, 2, m->n_vocab, m->n_embd, 0, m->peaked ? INIT_HEAD : INIT_NORMAL,
+            (m->peaked ? 0.5f : 1.0f) / sqrtf((float)m->n_embd));
 }
 
 // ---- tensor data ----------------------------------------------------------
@@ -262,7 +265,50 @@ static void write_fp8(FILE *f, const gen_tensor *t, uint64_t seed) {
     free(out);
 }
 
+// Peaked head: a random model's output distribution is nearly flat, so its
+// top-1 token flips under the smallest perturbation and agreement figures say
+// nothing. Trained models are confident. The sample head therefore maps each
+// token's embedding direction onto the token that most often follows it in
+// the built-in corpus (about 8 nats above the rest for a hidden state
+// along that embedding), which makes the model
+// a small bigram predictor of that corpus: confident, and meaningful to
+// compare before and after quantization.
+static int32_t *g_succ;       // [n_vocab] most frequent successor, -1 for none
+static const gen_tensor *g_embd;
+
+static void write_head(FILE *f, const gen_tensor *t, uint64_t seed) {
+    uint64_t V = t->dims[0], d = t->dims[1];
+    float *E = malloc(V * d * sizeof(float)), *row = malloc(d * sizeof(float));
+    if (!E || !row || !g_embd) {
+        fprintf(stderr, "ingot-samples: out of memory\n");
+        exit(1);
+    }
+    uint64_t se = name_seed(g_embd->name, seed);
+    for (uint64_t i = 0; i < V * d; i++) E[i] = draw(g_embd, &se);
+    if (g_embd->dtype == INGOT_DTYPE_BF16)
+        for (uint64_t i = 0; i < V * d; i++) E[i] = ingot_bf16_to_f32(ingot_f32_to_bf16(E[i]));
+    uint64_t s = name_seed(t->name, seed);
+    float alpha = 8.0f / sqrtf((float)d);
+    for (uint64_t v = 0; v < V; v++) {
+        for (uint64_t k = 0; k < d; k++) row[k] = t->std * gaussian(&s);
+        for (uint64_t u = 0; u < V; u++) {
+            if (!g_succ || g_succ[u] != (int32_t)v) continue;
+            double n2 = 0;
+            for (uint64_t k = 0; k < d; k++) n2 += (double)E[u * d + k] * E[u * d + k];
+            float inv = n2 > 0 ? (float)(1.0 / sqrt(n2)) : 0;
+            for (uint64_t k = 0; k < d; k++) row[k] += alpha * E[u * d + k] * inv;
+        }
+        put_elems(f, t->dtype, row, (size_t)d);
+    }
+    free(E);
+    free(row);
+}
+
 static void write_tensor(FILE *f, const gen_tensor *t, uint64_t seed) {
+    if (t->init == INIT_HEAD) {
+        write_head(f, t, seed);
+        return;
+    }
     if (t->fp8) {
         write_fp8(f, t, seed);
         return;
@@ -495,7 +541,36 @@ static cJSON *bpe_train(bpe_state *b, int n_merges) {
 
 static const char *k_specials[3] = {"<|begin_of_text|>", "<|end_of_text|>", "<|pad|>"};
 
-static cJSON *build_tokenizer(int n_merges) {
+// Most frequent successor of each token in the tokenized corpus.
+static void corpus_successors(const bpe_state *b, int n_vocab) {
+    free(g_succ);
+    g_succ = malloc((size_t)n_vocab * sizeof *g_succ);
+    int *cnt = calloc((size_t)b->n_sym * (size_t)b->n_sym, sizeof(int));
+    if (!g_succ || !cnt) {
+        fprintf(stderr, "ingot-samples: out of memory\n");
+        exit(1);
+    }
+    int prev = -1;
+    for (int w = 0; w < b->n_words; w++)
+        for (int i = 0; i < b->word_len[w]; i++) {
+            int cur = b->words[w][i];
+            if (prev >= 0) cnt[(size_t)prev * b->n_sym + cur]++;
+            prev = cur;
+        }
+    for (int u = 0; u < n_vocab; u++) {
+        g_succ[u] = -1;
+        if (u >= b->n_sym) continue;
+        int best = 0;
+        for (int v = 0; v < b->n_sym; v++)
+            if (cnt[(size_t)u * b->n_sym + v] > best) {
+                best = cnt[(size_t)u * b->n_sym + v];
+                g_succ[u] = v;
+            }
+    }
+    free(cnt);
+}
+
+static cJSON *build_tokenizer(int n_merges, int n_vocab) {
     bpe_state b = {0};
     for (int i = 0; i < 3; i++) sym_add(&b, k_specials[i]);
     for (int i = 0; i < 256; i++) {
@@ -505,6 +580,7 @@ static cJSON *build_tokenizer(int n_merges) {
     }
     bpe_collect_words(&b);
     cJSON *merges = bpe_train(&b, n_merges);
+    corpus_successors(&b, n_vocab);
 
     cJSON *tok = cJSON_CreateObject();
     cJSON_AddStringToObject(tok, "version", "1.0");
@@ -716,7 +792,8 @@ int main(int argc, char **argv) {
     }
     tensor_list l = {0};
     build_tensors(&m, &l);
-    cJSON *cfg = build_config(&m), *gen = build_generation_config(), *tok = build_tokenizer(m.bpe_merges);
+    g_embd = &l.v[0]; // model.embed_tokens.weight is always first
+    cJSON *cfg = build_config(&m), *gen = build_generation_config(), *tok = build_tokenizer(m.bpe_merges, m.n_vocab);
     int rc = write_json(out, "config.json", cfg) || write_json(out, "generation_config.json", gen) ||
              write_json(out, "tokenizer.json", tok) || write_weights(out, &l, shard, seed);
     cJSON_Delete(cfg);
@@ -726,6 +803,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < l.n; i++) total += l.v[i].size;
     free(l.v);
     free(g_scales);
+    free(g_succ);
     if (rc) return 1;
     printf("%s: %s, %zu tensors, %.1f MB of weights\n", out, preset, l.n, total / 1e6);
     return 0;
