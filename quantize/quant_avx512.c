@@ -281,6 +281,87 @@ AVX512 static void q4_0_vec_dot(int64_t n, float *s, const void *vx, const void 
     *s = sum;
 }
 
+// ---- Q4_K / Q6_K dots ------------------------------------------------------------------
+// Two 256-bit loads as one 512-bit vector.
+AVX512 static inline __m512i load2x256(const void *a, const void *b) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
+                              _mm256_loadu_si256((const __m256i *)b), 1);
+}
+// int16 vector: lanes 0-15 = s0, 16-31 = s1.
+AVX512 static inline __m512i scales2x16(int s0, int s1) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)s0)), _mm256_set1_epi16((short)s1), 1);
+}
+
+// Per 128 values (qs[64j' .. 64j'+63]): low nibbles of the first and second
+// 32 bytes are sub-blocks 4j' and 4j'+2, high nibbles 4j'+1 and 4j'+3.
+AVX512 static void q4_k_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    const ingot_block_q4_k *x = vx;
+    const ingot_block_q8_k *y = vy;
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        uint8_t sc[8], m[8];
+        int32_t summ = 0;
+        for (int j = 0; j < 8; j++) {
+            ingot_k4_scale_min(j, x[i].scales, &sc[j], &m[j]);
+            summ += m[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+        }
+        __m512i acc = _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++) {
+            const __m512i q = _mm512_loadu_si512((const void *)(x[i].qs + 64 * h));
+            const int8_t *qy = y[i].qs + 128 * h;
+            const __m512i ylo = load2x256(qy, qy + 64), yhi = load2x256(qy + 32, qy + 96);
+            const __m512i plo = _mm512_maddubs_epi16(_mm512_and_si512(q, m4), ylo);
+            const __m512i phi = _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q, 4), m4), yhi);
+            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(plo, scales2x16(sc[4 * h], sc[4 * h + 2])));
+            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(phi, scales2x16(sc[4 * h + 1], sc[4 * h + 3])));
+        }
+        const int32_t sumi = _mm512_reduce_add_epi32(acc);
+        sum += y[i].d * (h2f(x[i].d) * (float)sumi - h2f(x[i].dmin) * (float)summ);
+    }
+    *s = sum;
+}
+
+// int16 scale vector for 4 consecutive 16-value sub-blocks starting at a.
+AVX512 static inline __m512i scales4x16(const int8_t *sc, int a) {
+    const __m256i idx = _mm256_setr_epi64x(0, 0x0101010101010101, 0, 0x0101010101010101);
+    const __m128i s01 = _mm_set1_epi16((short)(((uint8_t)sc[a + 1] << 8) | (uint8_t)sc[a]));
+    const __m128i s23 = _mm_set1_epi16((short)(((uint8_t)sc[a + 3] << 8) | (uint8_t)sc[a + 2]));
+    const __m256i bytes = _mm256_shuffle_epi8(_mm256_set_m128i(s23, s01), idx);
+    return _mm512_cvtepi8_epi16(bytes);
+}
+
+AVX512 static void q6_k_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    const ingot_block_q6_k *x = vx;
+    const ingot_block_q8_k *y = vy;
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m3 = _mm512_set1_epi8(3);
+    // Shift counts per 16-bit lane: low 256 bits by c0, high 256 bits by c1.
+    const __m512i sh02 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    const __m512i sh46 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        int32_t offs = 0;
+        for (int j = 0; j < 16; j++) offs += x[i].scales[j] * y[i].bsums[j];
+        __m512i acc = _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++) {
+            const __m512i ql = _mm512_loadu_si512((const void *)(x[i].ql + 64 * h));
+            const __m512i qh = load2x256(x[i].qh + 32 * h, x[i].qh + 32 * h);
+            const __m512i h01 = _mm512_and_si512(_mm512_srlv_epi16(qh, sh02), m3);
+            const __m512i h23 = _mm512_and_si512(_mm512_srlv_epi16(qh, sh46), m3);
+            const __m512i q01 = _mm512_or_si512(_mm512_and_si512(ql, m4), _mm512_slli_epi16(h01, 4));
+            const __m512i q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4), _mm512_slli_epi16(h23, 4));
+            const int8_t *qy = y[i].qs + 128 * h;
+            const __m512i p01 = _mm512_maddubs_epi16(q01, _mm512_loadu_si512((const void *)qy));
+            const __m512i p23 = _mm512_maddubs_epi16(q23, _mm512_loadu_si512((const void *)(qy + 64)));
+            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(p01, scales4x16(x[i].scales, 8 * h)));
+            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(p23, scales4x16(x[i].scales, 8 * h + 4)));
+        }
+        const int32_t sumi = _mm512_reduce_add_epi32(acc) - 32 * offs;
+        sum += y[i].d * h2f(x[i].d) * (float)sumi;
+    }
+    *s = sum;
+}
+
 void ingot_quant_install_avx512(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_Q8_0].quantize_row = q8_0_quantize_row;
     tab[INGOT_DTYPE_Q8_0].vec_dot = q8_0_vec_dot;
@@ -288,6 +369,8 @@ void ingot_quant_install_avx512(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_Q4_0].vec_dot = q4_0_vec_dot;
     tab[INGOT_DTYPE_Q4_K].quantize_row = q4_k_quantize_row;
     tab[INGOT_DTYPE_Q5_K].quantize_row = q5_k_quantize_row;
+    tab[INGOT_DTYPE_Q4_K].vec_dot = q4_k_vec_dot;
+    tab[INGOT_DTYPE_Q6_K].vec_dot = q6_k_vec_dot;
 }
 
 #else
