@@ -295,6 +295,35 @@ static int test_policy_override_errors(void) {
     return 0;
 }
 
+// Bad descriptors are argument errors, oversized ones limit errors; neither crashes.
+static int test_policy_bad_descriptors(void) {
+    ingot_policy *p = policy("q4_k_m", NULL, 0);
+    ingot_policy_choice c;
+    ingot_err err = {0};
+    ingot_policy_tensor t = mk("blk.0.attn_q.weight", 256, 256, false);
+    t.dims[0] = t.dims[1] = 1ull << 40;
+    CHECK_STATUS(ingot_policy_choose(p, &t, &c, &err), INGOT_E_LIMIT, &err);
+    CHECK_STR_CONTAINS(err.msg, "blk.0.attn_q.weight");
+    t = mk("blk.0.attn_q.weight", 256, 256, false);
+    t.n_dims = 5;
+    CHECK_STATUS(ingot_policy_choose(p, &t, &c, &err), INGOT_E_ARG, &err);
+    t.n_dims = 2;
+    t.role = (ingot_policy_role)99;
+    CHECK_STATUS(ingot_policy_choose(p, &t, &c, &err), INGOT_E_ARG, &err);
+    t.role = INGOT_POLICY_ROLE_ATTN;
+    t.src_dtype = (ingot_dtype)200;
+    CHECK_STATUS(ingot_policy_choose(p, &t, &c, &err), INGOT_E_ARG, &err);
+    t.src_dtype = Q(F32);
+    t.name = NULL;
+    CHECK_STATUS(ingot_policy_choose(p, &t, &c, &err), INGOT_E_ARG, &err);
+    // zero-sized tensors are fine
+    t = mk("blk.0.attn_q.weight", 0, 256, false);
+    CHECK_OK(ingot_policy_choose(p, &t, &c, &err), &err);
+    CHECK_EQ_U64(c.bytes, 0);
+    ingot_policy_free(p);
+    return 0;
+}
+
 // ---- block fallback -----------------------------------------------------------
 
 static int test_policy_fallback_100(void) {
@@ -614,6 +643,31 @@ static int test_policy_target_near_optimal(void) {
     return 0;
 }
 
+static ingot_status fill_fails(void *user, size_t index, int64_t row0, int64_t n_rows, float *dst, ingot_err *err) {
+    (void)user, (void)row0, (void)n_rows, (void)dst;
+    return ingot_err_set(err, INGOT_E_IO, "cannot read tensor %zu", index);
+}
+
+// A failing row source stops the allocation with its status; nothing leaks.
+static int test_policy_target_fill_error(void) {
+    ingot_policy_tensor ts[N_SYNTH];
+    float scale[N_SYNTH];
+    synth_model(ts, scale);
+    ingot_policy *p = policy("q4_k_m", NULL, 0);
+    ingot_policy_target_opts o = {0};
+    o.target_bpw = 5.0;
+    ingot_policy_choice ch[N_SYNTH];
+    ingot_policy_target_report rep;
+    ingot_err err = {0};
+    const int64_t live = ingot_alloc_live();
+    CHECK_STATUS(ingot_policy_target(p, ts, N_SYNTH, fill_fails, NULL, &o, ch, &rep, &err), INGOT_E_IO, &err);
+    CHECK_STR_CONTAINS(err.msg, "cannot read tensor 0");
+    CHECK_EQ_INT(ingot_alloc_live(), live);
+    CHECK_EQ_U64(ch[0].bytes, 0);
+    ingot_policy_free(p);
+    return 0;
+}
+
 // Any thread count gives the same choices and the same error estimate.
 static int test_policy_target_threads(void) {
     ingot_policy_tensor ts[N_SYNTH];
@@ -923,8 +977,8 @@ static int test_policy_alloc_failures(void) {
 
 INGOT_TEST_MAIN(T(policy_role_from_name), T(policy_preset_roles), T(policy_preset_keep),
                 T(policy_expert_count_independent), T(policy_override_first_match),
-                T(policy_override_single_expert), T(policy_override_engram), T(policy_override_errors),
+                T(policy_override_single_expert), T(policy_override_engram), T(policy_override_errors), T(policy_bad_descriptors),
                 T(policy_fallback_100), T(policy_fallback_288), T(policy_plan_lines),
                 T(policy_target_meets_budget), T(policy_target_sampled), T(policy_target_infeasible),
-                T(policy_target_respects_rules), T(policy_target_threads), T(policy_target_near_optimal), T(policy_plan_llama_sizes), T(policy_imatrix_load), T(policy_imatrix_bad),
+                T(policy_target_respects_rules), T(policy_target_threads), T(policy_target_fill_error), T(policy_target_near_optimal), T(policy_plan_llama_sizes), T(policy_imatrix_load), T(policy_imatrix_bad),
                 T(policy_imatrix_changes_target), T(policy_alloc_failures))
