@@ -21,6 +21,8 @@
 #include <sys/stat.h>
 
 #include "ingot/dtype.h"
+#include "ingot/common.h"
+#include "ingot/engram.h"
 #include "sample_corpus.h"
 
 // ---- model description ----------------------------------------------------
@@ -51,6 +53,9 @@ static const model_spec k_presets[] = {
      .n_head_kv = 4, .n_ff = 768, .n_vocab = 1024, .n_expert = 8, .n_expert_used = 2, .n_ff_exp = 256,
      .n_shared = 1, .n_dense_first = 1, .q_lora = 256, .kv_lora = 256, .qk_nope = 64, .qk_rope = 32,
      .v_head = 64, .n_group = 2, .topk_group = 1, .fp8 = true, .dtype = INGOT_DTYPE_BF16, .bpe_merges = 700, .peaked = true},
+    {.preset = "moe-engram", .arch = ARCH_QWEN3_MOE, .n_embd = 256, .n_layer = 4, .n_head = 8, .n_head_kv = 4,
+     .head_dim = 32, .n_ff = 768, .n_vocab = 1024, .n_expert = 8, .n_expert_used = 2, .n_ff_exp = 256,
+     .dtype = INGOT_DTYPE_BF16, .bpe_merges = 700, .peaked = true, .engram = true},
     {.preset = "qwen3moe-200m", .arch = ARCH_QWEN3_MOE, .n_embd = 768, .n_layer = 8, .n_head = 12,
      .n_head_kv = 4, .head_dim = 64, .n_ff = 2048, .n_vocab = 32000, .n_expert = 16, .n_expert_used = 2,
      .n_ff_exp = 512, .dtype = INGOT_DTYPE_BF16, .bpe_merges = 700},
@@ -86,6 +91,7 @@ typedef struct gen_tensor {
     float std;
     bool fp8;          // F8_E4M3 data; its scale tensor follows
     bool fp8_scale;    // F32 weight_scale_inv [ceil(r/128), ceil(c/128)] of the previous tensor
+    const int64_t *i64; // I64 payload written as is (Engram offsets buffer)
     uint64_t size;
     uint64_t off;      // within its shard's data area
     int shard;
@@ -315,6 +321,10 @@ static void write_tensor(FILE *f, const gen_tensor *t, uint64_t seed) {
     }
     if (t->fp8_scale) {
         fwrite(g_scales, sizeof(float), g_n_scales, f);
+        return;
+    }
+    if (t->i64) {
+        fwrite(t->i64, sizeof(int64_t), t->size / sizeof(int64_t), f);
         return;
     }
     uint64_t s = name_seed(t->name, seed);
@@ -710,6 +720,85 @@ static cJSON *build_generation_config(void) {
     return g;
 }
 
+// ---- Engram (demo variant) --------------------------------------------------
+// Engram keys of the sample: one Engram layer (1), orders 2..3, 4 hash heads,
+// rows of 256 values (so every row type applies), a short conv of 4 taps.
+// The table sizes are the primes the Engram algorithm derives; they are
+// computed with ingot's own implementation from the sample's tokenizer, as
+// the official module would compute them at model creation.
+enum { EG_LAYER = 1, EG_N = 3, EG_H = 4, EG_DH = 256, EG_K = 4, EG_PAD = 2 };
+static const uint64_t k_eg_base[EG_N - 1] = {3000, 4000};
+static int64_t g_eg_offsets[(EG_N - 1) * EG_H];
+
+static void add_engram_config(cJSON *c, uint64_t compressed_vocab, uint64_t n_rows) {
+    cJSON *ids = cJSON_AddArrayToObject(c, "engram_layer_ids");
+    cJSON_AddItemToArray(ids, cJSON_CreateNumber(EG_LAYER));
+    cJSON_AddNumberToObject(c, "engram_max_ngram_size", EG_N);
+    cJSON_AddNumberToObject(c, "engram_n_head_per_ngram", EG_H);
+    cJSON_AddNumberToObject(c, "engram_n_embed_per_ngram", EG_H * EG_DH);
+    cJSON *vs = cJSON_AddArrayToObject(c, "engram_vocab_size");
+    for (int i = 0; i < EG_N - 1; i++) cJSON_AddItemToArray(vs, cJSON_CreateNumber((double)k_eg_base[i]));
+    cJSON_AddNumberToObject(c, "engram_kernel_size", EG_K);
+    cJSON_AddNumberToObject(c, "engram_pad_id", EG_PAD);
+    cJSON_AddNumberToObject(c, "engram_seed", 0);
+    if (compressed_vocab) cJSON_AddNumberToObject(c, "engram_compressed_vocab_size", (double)compressed_vocab);
+    if (n_rows) {
+        cJSON *ne = cJSON_AddArrayToObject(c, "engram_num_embeddings");
+        cJSON_AddItemToArray(ne, cJSON_CreateNumber((double)n_rows));
+    }
+    cJSON_AddNumberToObject(c, "hc_mult", 1);
+    cJSON_AddStringToObject(c, "engram_variant", "demo");
+    cJSON *a = cJSON_GetObjectItemCaseSensitive(c, "architectures");
+    if (a) cJSON_ReplaceItemInArray(a, 0, cJSON_CreateString("Qwen3MoeEngramForCausalLM"));
+}
+
+// Derive V' and the table rows from the tokenizer and the Engram keys, then
+// complete the config and add the Engram tensors.
+static int add_engram(const model_spec *m, cJSON *cfg, const char *tokenizer_json, tensor_list *l) {
+    ingot_err err = {0};
+    int32_t *lookup = NULL;
+    uint64_t V = 0, Vc = 0;
+    if (ingot_engram_compress_build(tokenizer_json, strlen(tokenizer_json), &lookup, &V, &Vc, &err) != INGOT_OK) {
+        fprintf(stderr, "ingot-samples: engram compression map: %s\n", err.msg);
+        return 1;
+    }
+    add_engram_config(cfg, 0, 0);
+    char *text = cJSON_PrintUnformatted(cfg);
+    ingot_engram_config ec;
+    bool present = false;
+    ingot_engram_params p;
+    ingot_status st = ingot_engram_config_parse(text, strlen(text), &ec, &present, &err);
+    free(text);
+    if (st == INGOT_OK) st = ingot_engram_params_build(&ec, V, Vc, (uint64_t)lookup[EG_PAD], &p, &err);
+    ingot_free(lookup);
+    if (st != INGOT_OK || !present) {
+        fprintf(stderr, "ingot-samples: engram parameters: %s\n", err.msg);
+        return 1;
+    }
+    cJSON_DeleteItemFromObject(cfg, "engram_compressed_vocab_size");
+    cJSON_AddNumberToObject(cfg, "engram_compressed_vocab_size", (double)Vc);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(cfg, "engram_num_embeddings"), cJSON_CreateNumber((double)p.layers[0].n_rows));
+    for (int j = 0; j < (EG_N - 1) * EG_H; j++) g_eg_offsets[j] = (int64_t)p.layers[0].offset[j];
+    char nm[200];
+    uint64_t D = (uint64_t)m->n_embd, dmem = (uint64_t)(EG_N - 1) * EG_H * EG_DH;
+    ingot_dtype dt = m->dtype;
+#define N(x) (snprintf(nm, sizeof nm, "model.layers.%d.engram.%s", EG_LAYER, x), nm)
+    add(l, N("multi_head_embedding.embedding.weight"), dt, 2, p.layers[0].n_rows, EG_DH, 0, INIT_NORMAL, 0.5f);
+    gen_tensor *off = add(l, N("multi_head_embedding.offsets"), INGOT_DTYPE_I64, 1, (EG_N - 1) * EG_H, 0, 0,
+                          INIT_NORMAL, 0);
+    off->i64 = g_eg_offsets;
+    add(l, N("value_proj.weight"), dt, 2, D, dmem, 0, INIT_NORMAL, 1.0f / sqrtf((float)dmem));
+    add(l, N("value_proj.bias"), dt, 1, D, 0, 0, INIT_NORMAL, 0.02f);
+    add(l, N("key_projs.0.weight"), dt, 2, D, dmem, 0, INIT_NORMAL, 1.0f / sqrtf((float)dmem));
+    add(l, N("key_projs.0.bias"), dt, 1, D, 0, 0, INIT_NORMAL, 0.02f);
+    add(l, N("norm1.0.weight"), dt, 1, D, 0, 0, INIT_NORM, 0.05f);
+    add(l, N("norm2.0.weight"), dt, 1, D, 0, 0, INIT_NORM, 0.05f);
+    add(l, N("short_conv.norms.0.weight"), dt, 1, D, 0, 0, INIT_NORM, 0.05f);
+    add(l, N("short_conv.conv.weight"), dt, 3, D, 1, EG_K, INIT_NORMAL, 0.5f);
+#undef N
+    return 0;
+}
+
 // ---- main -----------------------------------------------------------------
 static void usage(FILE *out) {
     fprintf(out,
@@ -794,6 +883,13 @@ int main(int argc, char **argv) {
     build_tensors(&m, &l);
     g_embd = &l.v[0]; // model.embed_tokens.weight is always first
     cJSON *cfg = build_config(&m), *gen = build_generation_config(), *tok = build_tokenizer(m.bpe_merges, m.n_vocab);
+    if (m.engram) {
+        char *tj = cJSON_PrintUnformatted(tok);
+        int erc = add_engram(&m, cfg, tj, &l);
+        free(tj);
+        if (erc) return 1;
+        g_embd = &l.v[0]; // the list may have moved
+    }
     int rc = write_json(out, "config.json", cfg) || write_json(out, "generation_config.json", gen) ||
              write_json(out, "tokenizer.json", tok) || write_weights(out, &l, shard, seed);
     cJSON_Delete(cfg);
