@@ -423,9 +423,9 @@ static ingot_status parse_added(ingot_tokenizer *tok, const cJSON *root, ingot_e
         INGOT_FAIL_IF(!tok->added, err, INGOT_E_NOMEM, "tokenizer: out of memory (added tokens)");
     }
     const cJSON *e;
-    cJSON_ArrayForEach(e, arr) {
-        INGOT_FORWARD_IF_ERROR(parse_added_one(e, &tok->added[tok->n_added], err));
-        tok->n_added++;
+    cJSON_ArrayForEach(e, arr) { // counted first, so a half-parsed entry is freed too
+        ingot_tok_added *const a = &tok->added[tok->n_added++];
+        INGOT_FORWARD_IF_ERROR(parse_added_one(e, a, err));
     }
     return added_index(tok, err);
 }
@@ -771,10 +771,11 @@ static int32_t find_any(const ingot_tokenizer *tok, const char *const *names, si
 }
 
 static void pick_special_ids(ingot_tokenizer *tok) {
-    static const char *const bos[] = {"<s>", "<|begin_of_text|>", "<\xef\xbd\x9c" "begin\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+    // DeepSeek's "<｜begin▁of▁sentence｜>" / "<｜end▁of▁sentence｜>" in octal escapes.
+    static const char *const bos[] = {"<s>", "<|begin_of_text|>", "<\357\275\234begin\342\226\201of\342\226\201sentence\357\275\234>",
                                       "<|begin_of_sentence|>", "<bos>", "<|startoftext|>", "[CLS]"};
     static const char *const eos[] = {"</s>", "<|eot_id|>", "<|im_end|>", "<|end_of_text|>", "<|endoftext|>",
-                                      "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+                                      "<\357\275\234end\342\226\201of\342\226\201sentence\357\275\234>",
                                       "<|end_of_sentence|>", "<eos>", "[EOS]", "[SEP]"};
     tok->bos_id = tok->n_prefix ? tok->prefix_ids[0] : find_any(tok, bos, sizeof bos / sizeof *bos);
     tok->eos_id = tok->n_suffix ? tok->suffix_ids[tok->n_suffix - 1] : find_any(tok, eos, sizeof eos / sizeof *eos);
@@ -825,6 +826,11 @@ static ingot_status parse_root(ingot_tokenizer *tok, const cJSON *root, ingot_er
     INGOT_FORWARD_IF_ERROR(parse_pretok(tok, j_get(root, "pre_tokenizer"), 0, err));
     INGOT_FORWARD_IF_ERROR(parse_dec(tok, j_get(root, "decoder"), 0, err));
     INGOT_FORWARD_IF_ERROR(parse_post(tok, j_get(root, "post_processor"), 0, err));
+    for (size_t i = 0; i < tok->n_prefix + tok->n_suffix; i++) {
+        const int32_t id = i < tok->n_prefix ? tok->prefix_ids[i] : tok->suffix_ids[i - tok->n_prefix];
+        if (id >= tok->n_vocab)
+            return J_ERR(err, INGOT_E_FORMAT, "post-processor id %d is outside the vocab of %d", id, tok->n_vocab);
+    }
     pick_special_ids(tok);
     compute_expansion(tok);
     return INGOT_OK;

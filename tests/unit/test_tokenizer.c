@@ -755,6 +755,9 @@ static int test_tokenizer_malformed(void) {
         {"{\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<s>\"}}],"
          "\"special_tokens\":{}},\"model\":{\"type\":\"WordLevel\",\"vocab\":{}}}",
          INGOT_E_FORMAT, "<s>"},
+        {"{\"post_processor\":{\"type\":\"BertProcessing\",\"sep\":[\"x\",9],\"cls\":[\"y\",0]},"
+         "\"model\":{\"type\":\"WordLevel\",\"vocab\":{\"a\":0}}}",
+         INGOT_E_FORMAT, "outside the vocab"},
         {"{\"decoder\":{\"type\":\"Strip\",\"content\":\" \",\"start\":-1,\"stop\":0},\"model\":{\"type\":\"WordLevel\",\"vocab\":{}}}",
          INGOT_E_FORMAT, "Strip start"},
     };
