@@ -93,7 +93,7 @@ static ingot_status parse_moe(ingot_model *m, const cJSON *moe, ingot_err *err) 
     else if (!method && c->n_group > 1 && !strcmp(c->arch, "deepseek_v3")) m->topk_group_mode = 2;
     INGOT_FAIL_IF(c->n_expert <= 0 || c->n_expert > 1024 || c->n_expert_used <= 0 ||
                       c->n_expert_used > c->n_expert || c->n_expert_used > INGOT_RUNNER_MAX_EXPERT_USED ||
-                      c->n_ff_exp <= 0,
+                      c->n_ff_exp <= 0 || c->n_ff_exp > (1 << 24) || c->n_ff_shexp < 0 || c->n_ff_shexp > (1 << 24),
                   err, INGOT_E_FORMAT, "metadata: moe has n_expert %d, n_expert_used %d, n_ff_exp %d",
                   c->n_expert, c->n_expert_used, c->n_ff_exp);
     INGOT_FAIL_IF(c->n_group < 1 || c->n_group > 256 || c->n_expert % c->n_group || c->topk_group < 1, err,
@@ -112,7 +112,9 @@ static ingot_status parse_mla(ingot_model *m, const cJSON *mla, ingot_err *err) 
     c->qk_rope_head_dim = json_int(mla, "qk_rope_head_dim", 0);
     c->v_head_dim = json_int(mla, "v_head_dim", 0);
     INGOT_FAIL_IF(c->q_lora_rank < 0 || c->kv_lora_rank <= 0 || c->qk_nope_head_dim <= 0 ||
-                      c->qk_rope_head_dim <= 0 || c->v_head_dim <= 0 || c->kv_lora_rank > 65536,
+                      c->qk_rope_head_dim <= 0 || c->v_head_dim <= 0 || c->kv_lora_rank > 65536 ||
+                      c->q_lora_rank > 65536 || c->qk_nope_head_dim > 4096 || c->qk_rope_head_dim > 512 ||
+                      c->v_head_dim > 4096,
                   err, INGOT_E_FORMAT, "metadata: mla dims are invalid");
     return INGOT_OK;
 }
@@ -130,8 +132,12 @@ static ingot_status parse_hparams(ingot_model *m, const cJSON *hp, ingot_rope_sc
     c->norm_eps = (float)json_num(hp, "norm_eps", 1e-6);
     c->max_pos = json_int(hp, "max_pos", 0);
     c->tie_embeddings = json_bool(hp, "tie_embeddings", false);
+    // Upper bounds keep every product of dims (n_head * head_dim, ...) far
+    // from int overflow; tensors are then checked against these dims.
     INGOT_FAIL_IF(c->n_vocab <= 0 || c->n_embd <= 0 || c->n_layer <= 0 || c->n_head <= 0 || c->n_head_kv <= 0 ||
-                      c->n_head % c->n_head_kv || c->head_dim <= 0 || c->n_layer > 4096 || c->n_embd > (1 << 20),
+                      c->n_head % c->n_head_kv || c->head_dim <= 0 || c->n_layer > 4096 || c->n_embd > (1 << 20) ||
+                      c->n_vocab > (1 << 24) || c->n_head > 4096 || c->head_dim > 4096 || c->n_ff < 0 ||
+                      c->n_ff > (1 << 24),
                   err, INGOT_E_FORMAT,
                   "metadata: hparams n_vocab %d, n_embd %d, n_layer %d, n_head %d, n_head_kv %d, head_dim %d",
                   c->n_vocab, c->n_embd, c->n_layer, c->n_head, c->n_head_kv, c->head_dim);

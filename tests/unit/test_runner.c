@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "ingot/common.h"
+#include "ingot/container.h"
 #include "ingot/convert.h"
 #include "ingot/runner.h"
 #include "ingot_test.h"
@@ -268,6 +269,242 @@ static int test_runner_metrics(void) {
     const float sorted[5] = {0, 1, 2, 3, 4};
     CHECK_NEAR(ingot_percentile_sorted(sorted, 5, 50), 2, 0);
     CHECK_NEAR(ingot_percentile_sorted(sorted, 5, 99), 3.96, 1e-6);
+    return 0;
+}
+
+// ---- a tiny model written here, against a naive double-precision forward ----------
+
+enum { TV = 16, TE = 32, TL = 2, TH = 4, TKV = 2, TD = 8, TF = 64, TT = 6 };
+
+typedef struct tiny_w {
+    float emb[TV * TE], out[TV * TE], onorm[TE];
+    float anorm[TL][TE], fnorm[TL][TE];
+    float wq[TL][TH * TD * TE], wk[TL][TKV * TD * TE], wv[TL][TKV * TD * TE], wo[TL][TE * TH * TD];
+    float wg[TL][TF * TE], wu[TL][TF * TE], wd[TL][TE * TF];
+} tiny_w;
+
+static float tiny_rand(uint32_t *st) {
+    *st = *st * 1664525u + 1013904223u;
+    return (float)((*st >> 8) & 0xffff) / 65536.0f - 0.5f;
+}
+
+static void tiny_fill(float *x, size_t n, float scale, uint32_t *st) {
+    for (size_t i = 0; i < n; i++) x[i] = scale * tiny_rand(st) + (scale == 0 ? 1.0f : 0.0f);
+}
+
+// Write the tiny llama (GQA, NeoX rope, untied head) as a .ingot with F32 tensors.
+static int tiny_write(const char *path, const tiny_w *w) {
+    ingot_err err = {0};
+    ingot_writer *wr = NULL;
+    CHECK_OK(ingot_writer_create(path, INGOT_WRITER_FORCE, &wr, &err), &err);
+    char meta[1024];
+    snprintf(meta, sizeof meta,
+             "{\"format\":\"ingot\",\"arch\":\"llama\",\"hparams\":{\"n_vocab\":%d,\"n_embd\":%d,\"n_layer\":%d,"
+             "\"n_head\":%d,\"n_head_kv\":%d,\"head_dim\":%d,\"n_ff\":%d,\"norm_eps\":1e-5,\"rope_theta\":10000,"
+             "\"rope_dim\":%d,\"rope_interleave\":false,\"tie_embeddings\":false},"
+             "\"layers\":[{\"ffn\":\"dense\"},{\"ffn\":\"dense\"}],\"generation\":{\"eos_token_ids\":[1]}}",
+             TV, TE, TL, TH, TKV, TD, TF, TD);
+    CHECK_OK(ingot_writer_set_metadata(wr, meta, strlen(meta), &err), &err);
+    struct { char name[64]; const float *data; uint64_t d0, d1; } t[3 + 9 * TL];
+    int n = 0;
+#define TADD(nm, ptr, a, b) (snprintf(t[n].name, sizeof t[n].name, "%s", nm), t[n].data = (ptr), t[n].d0 = (a), t[n].d1 = (b), n++)
+    TADD("token_embd.weight", w->emb, TV, TE);
+    TADD("output.weight", w->out, TV, TE);
+    TADD("output_norm.weight", w->onorm, TE, 0);
+    for (int l = 0; l < TL; l++) {
+        char nm[64];
+        snprintf(nm, sizeof nm, "blk.%d.attn_norm.weight", l), TADD(nm, w->anorm[l], TE, 0);
+        snprintf(nm, sizeof nm, "blk.%d.ffn_norm.weight", l), TADD(nm, w->fnorm[l], TE, 0);
+        snprintf(nm, sizeof nm, "blk.%d.attn_q.weight", l), TADD(nm, w->wq[l], TH * TD, TE);
+        snprintf(nm, sizeof nm, "blk.%d.attn_k.weight", l), TADD(nm, w->wk[l], TKV * TD, TE);
+        snprintf(nm, sizeof nm, "blk.%d.attn_v.weight", l), TADD(nm, w->wv[l], TKV * TD, TE);
+        snprintf(nm, sizeof nm, "blk.%d.attn_output.weight", l), TADD(nm, w->wo[l], TE, TH * TD);
+        snprintf(nm, sizeof nm, "blk.%d.ffn_gate.weight", l), TADD(nm, w->wg[l], TF, TE);
+        snprintf(nm, sizeof nm, "blk.%d.ffn_up.weight", l), TADD(nm, w->wu[l], TF, TE);
+        snprintf(nm, sizeof nm, "blk.%d.ffn_down.weight", l), TADD(nm, w->wd[l], TE, TF);
+    }
+#undef TADD
+    size_t idx[3 + 9 * TL];
+    for (int i = 0; i < n; i++) {
+        const uint64_t dims[2] = {t[i].d0, t[i].d1};
+        CHECK_OK(ingot_writer_add_tensor(wr, t[i].name, INGOT_DTYPE_F32, t[i].d1 ? 2 : 1, dims, &idx[i], &err), &err);
+    }
+    CHECK_OK(ingot_writer_plan(wr, &err), &err);
+    for (int i = 0; i < n; i++)
+        CHECK_OK(ingot_writer_write(wr, idx[i], 0, t[i].data, (t[i].d1 ? t[i].d0 * t[i].d1 : t[i].d0) * 4, &err), &err);
+    CHECK_OK(ingot_writer_finish(wr, NULL, &err), &err);
+    ingot_writer_free(wr);
+    return 0;
+}
+
+static void naive_matvec(const float *w, const double *x, int rows, int cols, double *y) {
+    for (int r = 0; r < rows; r++) {
+        y[r] = 0;
+        for (int c = 0; c < cols; c++) y[r] += (double)w[r * cols + c] * x[c];
+    }
+}
+
+static void naive_rmsnorm(const double *x, const float *w, double *y) {
+    double ss = 0;
+    for (int i = 0; i < TE; i++) ss += x[i] * x[i];
+    for (int i = 0; i < TE; i++) y[i] = x[i] / sqrt(ss / TE + 1e-5) * w[i];
+}
+
+static void naive_rope(double *v, int pos) { // HF rotate_half on one head
+    double o[TD];
+    for (int i = 0; i < TD / 2; i++) {
+        const double a = pos * pow(10000.0, -2.0 * i / TD);
+        o[i] = v[i] * cos(a) - v[i + TD / 2] * sin(a);
+        o[i + TD / 2] = v[i + TD / 2] * cos(a) + v[i] * sin(a);
+    }
+    memcpy(v, o, sizeof o);
+}
+
+// The whole model, token by token over the full prefix, in double.
+static void naive_forward(const tiny_w *w, const int32_t *tok, double logits[TT][TV]) {
+    static double x[TT][TE], k[TL][TT][TKV * TD], v[TL][TT][TKV * TD];
+    for (int t = 0; t < TT; t++)
+        for (int i = 0; i < TE; i++) x[t][i] = w->emb[tok[t] * TE + i];
+    for (int l = 0; l < TL; l++) {
+        double q[TT][TH * TD], h[TE], att[TH * TD], o[TE];
+        for (int t = 0; t < TT; t++) {
+            naive_rmsnorm(x[t], w->anorm[l], h);
+            naive_matvec(w->wq[l], h, TH * TD, TE, q[t]);
+            naive_matvec(w->wk[l], h, TKV * TD, TE, k[l][t]);
+            naive_matvec(w->wv[l], h, TKV * TD, TE, v[l][t]);
+            for (int hh = 0; hh < TH; hh++) naive_rope(q[t] + hh * TD, t);
+            for (int hh = 0; hh < TKV; hh++) naive_rope(k[l][t] + hh * TD, t);
+        }
+        for (int t = 0; t < TT; t++) {
+            for (int hh = 0; hh < TH; hh++) {
+                const int g = hh / (TH / TKV);
+                double sc[TT], mx = -1e300, sum = 0;
+                for (int j = 0; j <= t; j++) {
+                    sc[j] = 0;
+                    for (int d = 0; d < TD; d++) sc[j] += q[t][hh * TD + d] * k[l][j][g * TD + d];
+                    sc[j] /= sqrt((double)TD);
+                    mx = sc[j] > mx ? sc[j] : mx;
+                }
+                for (int j = 0; j <= t; j++) sum += (sc[j] = exp(sc[j] - mx));
+                for (int d = 0; d < TD; d++) {
+                    att[hh * TD + d] = 0;
+                    for (int j = 0; j <= t; j++) att[hh * TD + d] += sc[j] / sum * v[l][j][g * TD + d];
+                }
+            }
+            naive_matvec(w->wo[l], att, TE, TH * TD, o);
+            for (int i = 0; i < TE; i++) x[t][i] += o[i];
+        }
+        for (int t = 0; t < TT; t++) {
+            double g[TF], u[TF], d[TE];
+            naive_rmsnorm(x[t], w->fnorm[l], h);
+            naive_matvec(w->wg[l], h, TF, TE, g);
+            naive_matvec(w->wu[l], h, TF, TE, u);
+            for (int i = 0; i < TF; i++) g[i] = g[i] / (1 + exp(-g[i])) * u[i];
+            naive_matvec(w->wd[l], g, TE, TF, d);
+            for (int i = 0; i < TE; i++) x[t][i] += d[i];
+        }
+    }
+    for (int t = 0; t < TT; t++) {
+        double h[TE];
+        naive_rmsnorm(x[t], w->onorm, h);
+        naive_matvec(w->out, h, TV, TE, logits[t]);
+    }
+}
+
+// Golden end-to-end without fixtures: prompt at once, then one token at a
+// time, against the naive forward.
+static int test_runner_tiny_llama_golden(void) {
+    static tiny_w w;
+    uint32_t st = 7;
+    tiny_fill(w.emb, TV * TE, 2, &st);
+    tiny_fill(w.out, TV * TE, 0.5f, &st);
+    tiny_fill(w.onorm, TE, 0, &st);
+    for (int l = 0; l < TL; l++) {
+        tiny_fill(w.anorm[l], TE, 0, &st);
+        tiny_fill(w.fnorm[l], TE, 0, &st);
+        tiny_fill(w.wq[l], TH * TD * TE, 0.6f, &st);
+        tiny_fill(w.wk[l], TKV * TD * TE, 0.6f, &st);
+        tiny_fill(w.wv[l], TKV * TD * TE, 0.6f, &st);
+        tiny_fill(w.wo[l], TE * TH * TD, 0.4f, &st);
+        tiny_fill(w.wg[l], TF * TE, 0.5f, &st);
+        tiny_fill(w.wu[l], TF * TE, 0.5f, &st);
+        tiny_fill(w.wd[l], TE * TF, 0.3f, &st);
+    }
+    char path[512];
+    snprintf(path, sizeof path, "%s/tiny.ingot", ingot_test_tmpdir());
+    CHECK(!tiny_write(path, &w));
+    const int32_t tok[TT] = {3, 1, 4, 15, 9, 2};
+    static double ref[TT][TV];
+    naive_forward(&w, tok, ref);
+    ingot_err err = {0};
+    ingot_model *m = NULL;
+    ingot_state *s = NULL;
+    ingot_pool *pool = NULL;
+    CHECK_OK(ingot_model_open(path, &m, &err), &err);
+    CHECK_OK(ingot_pool_create(2, &pool, &err), &err);
+    CHECK_OK(ingot_state_create(m, TT, TT, pool, &s, &err), &err);
+    CHECK_OK(ingot_model_forward(m, s, tok, TT, 0, INGOT_FORWARD_ALL_LOGITS, &err), &err);
+    const float *lg = ingot_state_logits(s, NULL);
+    for (int t = 0; t < TT; t++)
+        for (int i = 0; i < TV; i++) CHECK_NEAR(lg[t * TV + i], ref[t][i], 1e-4);
+    ingot_state_reset(s);
+    for (int t = 0; t < TT; t++) {
+        CHECK_OK(ingot_model_forward(m, s, &tok[t], 1, t, 0, &err), &err);
+        lg = ingot_state_logits(s, NULL);
+        for (int i = 0; i < TV; i++) CHECK_NEAR(lg[i], ref[t][i], 1e-4);
+    }
+    CHECK(ingot_model_is_eos(m, 1) && !ingot_model_is_eos(m, 2));
+    // bad calls are refused, not crashes
+    const int32_t bad = TV;
+    CHECK_STATUS(ingot_model_forward(m, s, &bad, 1, TT - 1, 0, &err), INGOT_E_ARG, &err);
+    CHECK_STATUS(ingot_model_forward(m, s, tok, 1, TT, 0, &err), INGOT_E_ARG, &err);
+    ingot_state_free(s);
+    ingot_pool_free(pool);
+    ingot_model_close(m);
+    return 0;
+}
+
+// Metadata and tensors that do not describe a runnable model are refused
+// with a message naming what is wrong.
+static int test_runner_open_rejects(void) {
+    static const struct { const char *meta; ingot_status want; const char *msg; } cases[] = {
+        {"{\"arch\":\"gpt2\",\"hparams\":{}}", INGOT_E_UNSUPPORTED, "gpt2"},
+        {"{\"arch\":\"llama\"}", INGOT_E_FORMAT, "hparams"},
+        {"{\"arch\":\"llama\",\"hparams\":{\"n_vocab\":16,\"n_embd\":32,\"n_layer\":1,\"n_head\":0}}", INGOT_E_FORMAT,
+         "n_head 0"},
+        {"{\"arch\":\"llama\",\"hparams\":{\"n_vocab\":16,\"n_embd\":32,\"n_layer\":1,\"n_head\":4,\"n_ff\":8},"
+         "\"layers\":[]}", INGOT_E_FORMAT, "layers"},
+        {"{\"arch\":\"llama\",\"hparams\":{\"n_vocab\":16,\"n_embd\":32,\"n_layer\":1,\"n_head\":4,\"n_ff\":8},"
+         "\"layers\":[{\"ffn\":\"dense\"}]}", INGOT_E_FORMAT, "token_embd.weight"},
+        {"{\"arch\":\"llama\",\"hparams\":{\"n_vocab\":16,\"n_embd\":32,\"n_layer\":1,\"n_head\":4,\"n_ff\":8,"
+         "\"rope_scaling\":{\"type\":\"dynamic\",\"factor\":2}},\"layers\":[{\"ffn\":\"dense\"}]}",
+         INGOT_E_UNSUPPORTED, "dynamic"},
+        {"{\"arch\":\"llama\",\"hparams\":{\"n_vocab\":16,\"n_embd\":32,\"n_layer\":1,\"n_head\":4,\"n_ff\":8,"
+         "\"moe\":{\"n_expert\":4,\"n_expert_used\":9,\"n_ff_exp\":8}},\"layers\":[{\"ffn\":\"moe\"}]}",
+         INGOT_E_FORMAT, "n_expert_used 9"},
+    };
+    const char *dir = ingot_test_tmpdir();
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/bad%zu.ingot", dir, i);
+        ingot_err err = {0};
+        ingot_writer *wr = NULL;
+        CHECK_OK(ingot_writer_create(path, INGOT_WRITER_FORCE, &wr, &err), &err);
+        CHECK_OK(ingot_writer_set_metadata(wr, cases[i].meta, strlen(cases[i].meta), &err), &err);
+        // one tensor with the wrong shape for the last cases to trip over
+        const uint64_t dims[2] = {16, 31};
+        size_t idx;
+        CHECK_OK(ingot_writer_add_tensor(wr, "output.weight", INGOT_DTYPE_F32, 2, dims, &idx, &err), &err);
+        CHECK_OK(ingot_writer_plan(wr, &err), &err);
+        static const float zeros[16 * 31];
+        CHECK_OK(ingot_writer_write(wr, idx, 0, zeros, sizeof zeros, &err), &err);
+        CHECK_OK(ingot_writer_finish(wr, NULL, &err), &err);
+        ingot_writer_free(wr);
+        ingot_model *m = NULL;
+        CHECK_STATUS(ingot_model_open(path, &m, &err), cases[i].want, &err);
+        CHECK(m == NULL);
+        CHECK_STR_CONTAINS(err.msg, cases[i].msg);
+    }
     return 0;
 }
 
@@ -651,6 +888,7 @@ static int test_runner_q8_0_top1(void) {
 INGOT_TEST_MAIN(T(runner_rope_neox), T(runner_rope_interleave), T(runner_rope_yarn), T(runner_rope_linear_llama3),
                 T(runner_attention_naive), T(runner_rmsnorm), T(runner_moe_softmax_topk),
                 T(runner_moe_deepseek_v3), T(runner_moe_deepseek_v2_groups), T(runner_sampler), T(runner_metrics),
+                T(runner_tiny_llama_golden), T(runner_open_rejects),
                 T(runner_hf_llama), T(runner_hf_llama_bf16), T(runner_hf_qwen3), T(runner_hf_qwen3_bf16),
                 T(runner_hf_qwen3_moe), T(runner_hf_qwen3_moe_bf16), T(runner_hf_mixtral),
                 T(runner_hf_mixtral_bf16), T(runner_hf_deepseek_v3), T(runner_hf_deepseek_v3_bf16),
