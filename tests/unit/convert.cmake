@@ -6,5 +6,6 @@ ingot_add_test_exe(test_convert SOURCES test_convert.c
         convert_error_shape_mismatch convert_error_unexpected_tensor convert_error_nonfinite convert_error_no_space
         convert_error_unknown_arch convert_error_missing_arch_uses_model_type convert_error_truncated_archive
         convert_error_missing_shard convert_error_index_mismatch convert_force
-        convert_dry_run convert_threads_identical convert_single_file_with_config convert_alloc_failures
+        convert_dry_run convert_threads_identical convert_single_file_with_config convert_overrides_and_imatrix
+        convert_alloc_failures
         convert_sigint_leaves_nothing)

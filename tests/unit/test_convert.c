@@ -1007,6 +1007,44 @@ static int test_convert_threads_identical(void) {
     return 0;
 }
 
+// --type overrides reach the plan; --imatrix reaches the quantizer (a
+// tensor with an entry changes, one without stays the same).
+static int test_convert_overrides_and_imatrix(void) {
+    const gen_opts g = small_llama();
+    char dir[512], out[512], im[600], o2[600];
+    CHECK_EQ_INT(gen_case(&g, dir, sizeof dir, out, sizeof out), 0);
+    snprintf(im, sizeof im, "%s/../imatrix.safetensors", dir);
+    snprintf(o2, sizeof o2, "%s.im", out);
+    gen_tensor t = {.name = "blk.1.attn_k.weight", .n_dims = 1, .dims = {256, 0}, .norm = true};
+    const gen_opts gi = {.dt = INGOT_DTYPE_F32};
+    CHECK_EQ_INT(gen_safetensors(im, &gi, &t, 1), 0);
+    const char *rules[] = {"blk\\.0\\.attn_q\\.=q8_0"};
+    ingot_convert_opts o = {.src = dir, .dst = out, .preset = "q4_k_m", .overrides = rules, .n_overrides = 1};
+    ingot_err err = {0};
+    CHECK_OK(ingot_convert(&o, NULL, &err), &err);
+    o.dst = o2;
+    o.imatrix_path = im;
+    CHECK_OK(ingot_convert(&o, NULL, &err), &err);
+    ingot_container *a = NULL, *b = NULL;
+    CHECK_OK(ingot_container_open(out, 0, &a, &err), &err);
+    CHECK_OK(ingot_container_open(o2, 0, &b, &err), &err);
+    const ingot_tensor_info *q0 = ingot_container_tensor(a, (size_t)ingot_container_find_tensor(a, "blk.0.attn_q.weight"));
+    const ingot_tensor_info *q1 = ingot_container_tensor(a, (size_t)ingot_container_find_tensor(a, "blk.1.attn_q.weight"));
+    CHECK_EQ_INT(q0->dtype, INGOT_DTYPE_Q8_0);
+    CHECK(q1->dtype != INGOT_DTYPE_Q8_0);
+    const ingot_tensor_info *ka = ingot_container_tensor(a, (size_t)ingot_container_find_tensor(a, "blk.1.attn_k.weight"));
+    const ingot_tensor_info *kb = ingot_container_tensor(b, (size_t)ingot_container_find_tensor(b, "blk.1.attn_k.weight"));
+    const ingot_tensor_info *ua = ingot_container_tensor(a, (size_t)ingot_container_find_tensor(a, "blk.1.ffn_up.weight"));
+    const ingot_tensor_info *ub = ingot_container_tensor(b, (size_t)ingot_container_find_tensor(b, "blk.1.ffn_up.weight"));
+    CHECK(ka->dtype == kb->dtype && ingot_dtype_get(ka->dtype)->is_quant);
+    CHECK_MSG(ka->xxh3 != kb->xxh3, "the importance matrix did not change %s", ingot_dtype_name(ka->dtype));
+    CHECK_EQ_U64(ua->xxh3, ub->xxh3);
+    CHECK_STR_CONTAINS(ingot_container_metadata(b, NULL), "\"imatrix\":\"imatrix.safetensors\"");
+    ingot_container_close(a);
+    ingot_container_close(b);
+    return 0;
+}
+
 // One .safetensors file: needs --config; with it, converts.
 static int test_convert_single_file_with_config(void) {
     const gen_opts g = small_llama();
@@ -1107,5 +1145,5 @@ INGOT_TEST_MAIN(T(convert_fixtures_keep), T(convert_fixtures_q8_0), T(convert_pa
                 T(convert_error_unknown_arch), T(convert_error_missing_arch_uses_model_type),
                 T(convert_error_truncated_archive), T(convert_error_missing_shard), T(convert_error_index_mismatch),
                 T(convert_force), T(convert_dry_run),
-                T(convert_threads_identical), T(convert_single_file_with_config), T(convert_alloc_failures),
+                T(convert_threads_identical), T(convert_single_file_with_config), T(convert_overrides_and_imatrix), T(convert_alloc_failures),
                 T(convert_sigint_leaves_nothing))
