@@ -97,7 +97,6 @@ static ingot_status hash_file(const char *path, uint64_t *out, ingot_err *err) {
         off += n;
     }
     if (s == INGOT_OK) *out = XXH3_64bits_digest(st);
-    posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
     XXH3_freeState(st);
     ingot_free(buf);
     close(fd);
