@@ -98,28 +98,43 @@ typedef struct ingot_writer ingot_writer;
 #define INGOT_WRITER_FORCE 1u // replace an existing target
 
 // Create a writer for `path` (copied). Without INGOT_WRITER_FORCE an existing
-// target is refused (INGOT_E_IO) before any work. path NULL plans only.
+// target is refused (INGOT_E_IO) before any work. path NULL plans only
+// (write and finish then return INGOT_E_STATE).
+// @return INGOT_OK, INGOT_E_IO, INGOT_E_ARG, INGOT_E_NOMEM.
 ingot_status ingot_writer_create(const char *path, unsigned flags, ingot_writer **out, ingot_err *err);
-// Metadata JSON text (copied; must be a JSON object).
+// Metadata JSON text (copied; must parse as a JSON object, no NUL; ≤ 1 GiB).
+// Without a call the metadata is "{}". Declaration calls (metadata, blobs,
+// regions, tensors) are valid only before plan (INGOT_E_STATE after).
+// @return INGOT_OK, INGOT_E_ARG, INGOT_E_LIMIT, INGOT_E_STATE, INGOT_E_NOMEM.
 ingot_status ingot_writer_set_metadata(ingot_writer *w, const char *json, size_t n, ingot_err *err);
 // A named blob section (copied), e.g. "tokenizer.json", "engram.compress.1".
+// Names are unique, 1..1024 bytes; at most 1024 blobs.
 ingot_status ingot_writer_add_blob(ingot_writer *w, const char *name, const void *data, size_t n, ingot_err *err);
 // Start a new page-aligned region; tensors added afterwards go into it. A
-// writer starts in a DENSE region with layer -1.
+// writer starts in a DENSE region with layer -1; when nothing was declared in
+// it yet, the first begin_region replaces it instead of leaving it empty.
 ingot_status ingot_writer_begin_region(ingot_writer *w, ingot_region_kind kind, int32_t layer, ingot_err *err);
-// Declare a tensor (name copied; unique). *index receives its index, which is
-// the order of declaration.
+// Declare a tensor (name copied; unique, 1..1024 bytes; dims outermost first,
+// n_dims 0..4; its byte size comes from the dtype traits). *index (may be
+// NULL) receives its index, which is the order of declaration and the order
+// of the data in the file.
+// @return INGOT_OK, INGOT_E_ARG (duplicate name, bad dtype or rank),
+//         INGOT_E_FORMAT / INGOT_E_LIMIT (shape), INGOT_E_STATE, INGOT_E_NOMEM.
 ingot_status ingot_writer_add_tensor(ingot_writer *w, const char *name, ingot_dtype dtype, uint32_t n_dims,
                                      const uint64_t *dims, size_t *index /* out */, ingot_err *err);
 // Freeze the layout: every offset and the file size are known afterwards. The
 // temporary file is created and sized here (ENOSPC is detected up front when
 // the filesystem supports fallocate).
+// @return INGOT_OK, INGOT_E_IO, INGOT_E_LIMIT, INGOT_E_STATE, INGOT_E_NOMEM.
 ingot_status ingot_writer_plan(ingot_writer *w, ingot_err *err);
+// After plan: the planned file size (0 before), the tensors with their
+// offsets (borrowed until free; xxh3 is 0 until finish).
 uint64_t ingot_writer_file_size(const ingot_writer *w);
 size_t ingot_writer_n_tensors(const ingot_writer *w);
 const ingot_tensor_info *ingot_writer_tensor(const ingot_writer *w, size_t i);
 // Write `n` bytes of tensor `index` at byte `off` inside it. Thread-safe; any
-// order. Bounds are checked.
+// order; each byte should be written once. Bounds are checked.
+// @return INGOT_OK, INGOT_E_ARG, INGOT_E_STATE, INGOT_E_IO (ENOSPC names the offset).
 ingot_status ingot_writer_write(ingot_writer *w, size_t index, uint64_t off, const void *data, size_t n,
                                 ingot_err *err);
 // Compute checksums (on `pool`, may be NULL), write header, metadata, string
@@ -132,7 +147,7 @@ ingot_status ingot_writer_finish(ingot_writer *w, ingot_pool *pool, ingot_err *e
 // Frees the writer; removes the temporary file if finish did not succeed.
 void ingot_writer_free(ingot_writer *w);
 // Test hook: make the writer's pwrite fail with ENOSPC after `bytes` more
-// bytes (0 disables). Process-wide.
+// bytes (0 disables). Process-wide; also applies to pack and unpack output.
 void ingot_writer_fail_after(uint64_t bytes);
 
 // ---- reader ---------------------------------------------------------------
@@ -149,7 +164,10 @@ typedef struct ingot_container ingot_container;
 ingot_status ingot_container_open(const char *path, unsigned flags, ingot_container **out, ingot_err *err);
 ingot_status ingot_container_open_buffer(const void *buf, size_t n, unsigned flags, ingot_container **out,
                                          ingot_err *err);
+// Accepts NULL.
 void ingot_container_close(ingot_container *c);
+// Accessors accept NULL / out-of-range i (NULL, 0 or -1). Every pointer they
+// return is borrowed until close: names and data point into the mapping.
 
 uint32_t ingot_container_version(const ingot_container *c);
 uint64_t ingot_container_file_size(const ingot_container *c);
@@ -172,15 +190,27 @@ bool ingot_container_find_blob(const ingot_container *c, const char *name, const
 ingot_status ingot_container_verify_tensor(const ingot_container *c, size_t i, ingot_err *err);
 
 // ---- transport form (.ingot.zst) ------------------------------------------
+// Layout in docs/FORMAT.md ("Transport form"): chunks of at most 4 MiB, each
+// an independent zstd frame compressed on a thread pool (one ZSTD_CCtx per
+// thread), frames written in chunk order so the output does not depend on the
+// thread count.
 typedef struct ingot_pack_stats {
-    uint64_t in_bytes, out_bytes;
-    double seconds;
+    uint64_t in_bytes, out_bytes; // bytes read and written
+    double seconds;               // wall time of the whole call
 } ingot_pack_stats;
 // Compress a .ingot to the transport form with byte-plane splitting of
-// F32/F16/BF16 tensors; `level` is the zstd level, n_threads ≤ 0 = all cores.
+// F32/F16/BF16 tensors. The input is opened with INGOT_OPEN_VERIFY first.
+// `level` is the zstd level (1..ZSTD_maxCLevel(), negative fast levels too);
+// n_threads ≤ 0 = all cores; flags: INGOT_WRITER_FORCE replaces an existing
+// output. The output is written atomically, like the writer's.
+// @return INGOT_OK, INGOT_E_ARG, INGOT_E_IO, INGOT_E_FORMAT, INGOT_E_UNSUPPORTED,
+//         INGOT_E_CHECKSUM, INGOT_E_NOMEM, INGOT_E_INTERRUPTED.
 ingot_status ingot_pack(const char *in_path, const char *out_path, int level, int n_threads, unsigned flags,
                         ingot_pack_stats *stats, ingot_err *err);
-// Restore the .ingot bit for bit and verify its checksums.
+// Restore the .ingot bit for bit. Before the rename, the whole-file xxh3 is
+// compared and the result is opened with INGOT_OPEN_VERIFY; on any failure
+// nothing is left at out_path. Flags as for ingot_pack.
+// @return as ingot_pack.
 ingot_status ingot_unpack(const char *in_path, const char *out_path, int n_threads, unsigned flags,
                           ingot_pack_stats *stats, ingot_err *err);
 

@@ -4,10 +4,12 @@
 // .ingot.zst transport form.
 #include <dirent.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "container_internal.h"
 #include "ingot/common.h"
@@ -504,6 +506,32 @@ static int test_container_refuse_existing(void) {
     return 0;
 }
 
+// SIGTERM while a plan is half written: the handler removes the temporary
+// file, and nothing appears at the target.
+static int test_container_signal_cleanup(void) {
+    CHECK(enter_tmpdir());
+    fflush(NULL);
+    const pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        ingot_cleanup_install_signals();
+        ingot_writer *w = NULL;
+        ingot_err err = {0};
+        if (ingot_writer_create("m.ingot", 0, &w, &err) != INGOT_OK || declare_sample(w, &err) != INGOT_OK ||
+            ingot_writer_plan(w, &err) != INGOT_OK || count_dir_entries(".") != 1)
+            _exit(3);
+        const uint8_t b[4] = {1, 2, 3, 4};
+        ingot_writer_write(w, 0, 0, b, sizeof b, &err);
+        raise(SIGTERM);
+        _exit(4); // not reached
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK_MSG(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "child status 0x%x", status);
+    CHECK_EQ_INT(count_dir_entries("."), 0);
+    return 0;
+}
+
 // ---- lookup ---------------------------------------------------------------
 static int test_container_lookup(void) {
     CHECK(enter_tmpdir());
@@ -735,6 +763,6 @@ static int test_container_pack_corrupt(void) {
 }
 
 INGOT_TEST_MAIN(T(container_roundtrip), T(container_determinism), T(container_truncation), T(container_corrupt),
-                T(container_atomic_enospc), T(container_refuse_existing), T(container_lookup),
+                T(container_atomic_enospc), T(container_signal_cleanup), T(container_refuse_existing), T(container_lookup),
                 T(container_plan_only), T(container_alloc_faults), T(container_pack_roundtrip),
                 T(container_pack_corrupt))
