@@ -245,6 +245,7 @@ static ingot_status bind_mat(ingot_model *m, const char *name, int64_t rows, int
     out->dtype = t->dtype;
     out->rows = rows;
     out->cols = cols;
+    if (cols > m->max_row_cols) m->max_row_cols = (int)cols; // sizes activation rows and row scratch
     if (t->dtype == INGOT_DTYPE_F8_E4M3_B128) return INGOT_OK;
     out->qt = ingot_quant_get(t->dtype);
     INGOT_FAIL_IF(!out->qt || !out->qt->vec_dot, err, INGOT_E_UNSUPPORTED,
@@ -252,7 +253,6 @@ static ingot_status bind_mat(ingot_model *m, const char *name, int64_t rows, int
     uint64_t rb = 0;
     INGOT_FORWARD_IF_ERROR(ingot_dtype_row_bytes(t->dtype, (uint64_t)cols, &rb, err));
     out->row_bytes = (size_t)rb;
-    if (cols > m->max_row_cols) m->max_row_cols = (int)cols;
     return INGOT_OK;
 }
 
