@@ -435,11 +435,11 @@ AVX2 static void q4_k_vec_dot(int64_t n, float *s, const void *vx, const void *v
     for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
         int32_t summ = 0;
         __m256i acc = _mm256_setzero_si256();
+        uint8_t scs[8], mins[8];
+        ingot_k4_unpack(x[i].scales, scs, mins);
+        for (int j = 0; j < 8; j++) summ += mins[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
         for (int j = 0; j < 4; j++) {
-            uint8_t sc0, m0, sc1, m1;
-            ingot_k4_scale_min(2 * j, x[i].scales, &sc0, &m0);
-            ingot_k4_scale_min(2 * j + 1, x[i].scales, &sc1, &m1);
-            summ += m0 * (y[i].bsums[4 * j] + y[i].bsums[4 * j + 1]) + m1 * (y[i].bsums[4 * j + 2] + y[i].bsums[4 * j + 3]);
+            const int sc0 = scs[2 * j], sc1 = scs[2 * j + 1];
             const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
             const __m256i y0 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 64 * j));
             const __m256i y1 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 64 * j + 32));
@@ -463,11 +463,11 @@ AVX2 static void q5_k_vec_dot(int64_t n, float *s, const void *vx, const void *v
         int32_t summ = 0;
         __m256i acc = _mm256_setzero_si256();
         const __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        uint8_t scs[8], mins[8];
+        ingot_k4_unpack(x[i].scales, scs, mins);
+        for (int j = 0; j < 8; j++) summ += mins[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
         for (int j = 0; j < 4; j++) {
-            uint8_t sc0, m0, sc1, m1;
-            ingot_k4_scale_min(2 * j, x[i].scales, &sc0, &m0);
-            ingot_k4_scale_min(2 * j + 1, x[i].scales, &sc1, &m1);
-            summ += m0 * (y[i].bsums[4 * j] + y[i].bsums[4 * j + 1]) + m1 * (y[i].bsums[4 * j + 2] + y[i].bsums[4 * j + 3]);
+            const int sc0 = scs[2 * j], sc1 = scs[2 * j + 1];
             const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
             const __m128i sh0 = _mm_cvtsi32_si128(2 * j), sh1 = _mm_cvtsi32_si128(2 * j + 1);
             const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, sh0), one), 4);

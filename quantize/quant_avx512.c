@@ -300,12 +300,14 @@ AVX512 static void q4_k_vec_dot(int64_t n, float *s, const void *vx, const void 
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     float sum = 0.0f;
     for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
-        uint8_t sc[8], m[8];
-        int32_t summ = 0;
-        for (int j = 0; j < 8; j++) {
-            ingot_k4_scale_min(j, x[i].scales, &sc[j], &m[j]);
-            summ += m[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
-        }
+        uint8_t sm[16]; // 8 scales then 8 mins
+        ingot_k4_unpack(x[i].scales, sm, sm + 8);
+        const __m256i sm16 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)sm));
+        // Mins: Σ m_j (bsums[2j] + bsums[2j+1]) as one madd on [m0 m0 m1 m1 ...].
+        const __m256i mexp = _mm256_permutexvar_epi16(
+            _mm256_setr_epi16(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15), sm16);
+        const __m256i mprod = _mm256_madd_epi16(mexp, _mm256_loadu_si256((const __m256i *)y[i].bsums));
+        const __m512i sc512 = _mm512_castsi256_si512(sm16);
         __m512i acc = _mm512_setzero_si512();
         for (int h = 0; h < 2; h++) {
             const __m512i q = _mm512_loadu_si512((const void *)(x[i].qs + 64 * h));
@@ -313,10 +315,16 @@ AVX512 static void q4_k_vec_dot(int64_t n, float *s, const void *vx, const void 
             const __m512i ylo = load2x256(qy, qy + 64), yhi = load2x256(qy + 32, qy + 96);
             const __m512i plo = _mm512_maddubs_epi16(_mm512_and_si512(q, m4), ylo);
             const __m512i phi = _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q, 4), m4), yhi);
-            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(plo, scales2x16(sc[4 * h], sc[4 * h + 2])));
-            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(phi, scales2x16(sc[4 * h + 1], sc[4 * h + 3])));
+            const __m512i slo = _mm512_permutexvar_epi16(scales2x16(4 * h, 4 * h + 2), sc512);
+            const __m512i shi = _mm512_permutexvar_epi16(scales2x16(4 * h + 1, 4 * h + 3), sc512);
+            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(plo, slo));
+            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(phi, shi));
         }
         const int32_t sumi = _mm512_reduce_add_epi32(acc);
+        __m128i ms = _mm_add_epi32(_mm256_castsi256_si128(mprod), _mm256_extracti128_si256(mprod, 1));
+        ms = _mm_add_epi32(ms, _mm_shuffle_epi32(ms, 0x4e));
+        ms = _mm_add_epi32(ms, _mm_shuffle_epi32(ms, 0xb1));
+        const int32_t summ = _mm_cvtsi128_si32(ms);
         sum += y[i].d * (h2f(x[i].d) * (float)sumi - h2f(x[i].dmin) * (float)summ);
     }
     *s = sum;

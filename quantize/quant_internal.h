@@ -150,6 +150,24 @@ static inline void ingot_k4_scale_min(int j, const uint8_t *q, uint8_t *sc, uint
     }
 }
 
+// All 8 scales and mins of a Q4_K / Q5_K block at once (same values as
+// ingot_k4_scale_min): with words a = s[0..3], b = s[4..7], c = s[8..11],
+// scales 0-3 = a & 63, mins 0-3 = b & 63, scales 4-7 = low nibbles of c
+// plus the top 2 bits of a, mins 4-7 = high nibbles of c plus those of b.
+static inline void ingot_k4_unpack(const uint8_t *s, uint8_t *sc, uint8_t *m) {
+    uint32_t a, b, c;
+    memcpy(&a, s, 4);
+    memcpy(&b, s + 4, 4);
+    memcpy(&c, s + 8, 4);
+    const uint32_t sc_lo = a & 0x3f3f3f3fu, m_lo = b & 0x3f3f3f3fu;
+    const uint32_t sc_hi = (c & 0x0f0f0f0fu) | ((a >> 2) & 0x30303030u);
+    const uint32_t m_hi = ((c >> 4) & 0x0f0f0f0fu) | ((b >> 2) & 0x30303030u);
+    memcpy(sc, &sc_lo, 4);
+    memcpy(sc + 4, &sc_hi, 4);
+    memcpy(m, &m_lo, 4);
+    memcpy(m + 4, &m_hi, 4);
+}
+
 // Q3_K signed 6-bit scale of sub-block j (0..15).
 static inline int ingot_q3_k_scale(const uint8_t *s, int j) {
     const int lo = j < 8 ? s[j] & 0xF : s[j - 8] >> 4;

@@ -152,6 +152,19 @@ static int test_quantize_ggml_layout(void) {
     ingot_quant_get(INGOT_DTYPE_Q6_K)->dequantize_row_ref(b, y, 256);
     CHECK_NEAR(y[0], 5.0, 0);
     CHECK_NEAR(y[1], -32.0, 0);
+    // The word-wise 6-bit unpack agrees with the per-sub-block one.
+    uint64_t seed = 5;
+    for (int t = 0; t < 1000; t++) {
+        uint8_t s12[12], sc[8], m[8];
+        for (int k = 0; k < 12; k++) s12[k] = (uint8_t)rng_next(&seed);
+        ingot_k4_unpack(s12, sc, m);
+        for (int j = 0; j < 8; j++) {
+            uint8_t s6, m6;
+            ingot_k4_scale_min(j, s12, &s6, &m6);
+            CHECK_EQ_INT(sc[j], s6);
+            CHECK_EQ_INT(m[j], m6);
+        }
+    }
     return 0;
 }
 
