@@ -161,7 +161,7 @@ bool ingot_policy_type_storable(ingot_dtype t);
 typedef struct ingot_imatrix ingot_imatrix;
 
 // Parse an importance-matrix file held in buf[0, n). `name` is used in
-// messages (copied). Values are copied; buf may be freed afterwards.
+// messages. Values are copied; buf may be freed afterwards.
 // Untrusted input: header length, JSON, dtypes (F32 only), shapes (rank 1
 // or 2), data offsets and values (finite, ≥ 0) are all checked.
 // @return INGOT_OK, INGOT_E_FORMAT (message names the entry and byte
