@@ -15,6 +15,11 @@ ingot_status ingot_convert_policy_tensors(const ingot_model_desc *m, ingot_polic
         INGOT_FORWARD_IF_ERROR(ingot_policy_tensor_init(&pts[i], mt->name, mt->n_dims, mt->dims, mt->src_dtype,
                                                         (int32_t)hp->n_layer, hp->n_expert > 0, err));
         pts[i].src_block_scaled = mt->src_scale >= 0;
+        // A routed expert runs for n_expert_used of n_expert tokens on
+        // average, so its error weighs that much in the output: size targets
+        // spend bits where they reach the logits.
+        if (mt->expert >= 0 && hp->n_expert > 0)
+            pts[i].weight = (float)hp->n_expert_used / (float)hp->n_expert;
     }
     return INGOT_OK;
 }
