@@ -327,8 +327,38 @@ AVX2 static void kquant_weights(const float *x, const float *im, float *w) {
     }
 }
 
+// ingot_affine_fit for 4 candidates at once: the same double operations in
+// the same order; a candidate without a fit gets error +inf.
+AVX2 static void affine_fit4(double sw, double swx, double swx2, const double *sl_, const double *sl2_,
+                             const double *slx_, double *s_out, double *m_out, double *err_out) {
+    const __m256d vsw = _mm256_set1_pd(sw), vswx = _mm256_set1_pd(swx), vswx2 = _mm256_set1_pd(swx2);
+    const __m256d sl = _mm256_loadu_pd(sl_), sl2 = _mm256_loadu_pd(sl2_), slx = _mm256_loadu_pd(slx_);
+    const __m256d zero = _mm256_setzero_pd(), two = _mm256_set1_pd(2.0);
+    const __m256d det = _mm256_sub_pd(_mm256_mul_pd(vsw, sl2), _mm256_mul_pd(sl, sl));
+    const __m256d pos = _mm256_cmp_pd(det, zero, _CMP_GT_OQ);
+    const __m256d s1 = _mm256_div_pd(_mm256_sub_pd(_mm256_mul_pd(vsw, slx), _mm256_mul_pd(vswx, sl)), det);
+    const __m256d m1 = _mm256_div_pd(_mm256_sub_pd(_mm256_mul_pd(sl2, vswx), _mm256_mul_pd(sl, slx)), det);
+    const __m256d keep = _mm256_andnot_pd(_mm256_cmp_pd(m1, zero, _CMP_GT_OQ), pos);
+    const __m256d valid = _mm256_or_pd(pos, _mm256_cmp_pd(sl2, zero, _CMP_GT_OQ));
+    const __m256d s = _mm256_blendv_pd(_mm256_div_pd(slx, sl2), s1, keep);
+    const __m256d m = _mm256_blendv_pd(zero, m1, keep);
+    const __m256d s2 = _mm256_mul_pd(two, s), m2 = _mm256_mul_pd(two, m);
+    __m256d err = _mm256_add_pd(vswx2, _mm256_mul_pd(_mm256_mul_pd(s, s), sl2));
+    err = _mm256_add_pd(err, _mm256_mul_pd(_mm256_mul_pd(m, m), vsw));
+    err = _mm256_add_pd(err, _mm256_mul_pd(_mm256_mul_pd(s2, m), sl));
+    err = _mm256_sub_pd(err, _mm256_mul_pd(s2, slx));
+    err = _mm256_sub_pd(err, _mm256_mul_pd(m2, vswx));
+    _mm256_storeu_pd(s_out, s);
+    _mm256_storeu_pd(m_out, m);
+    _mm256_storeu_pd(err_out, _mm256_blendv_pd(_mm256_set1_pd(INFINITY), err, valid));
+}
+
+// Two passes, as the AVX-512 twin: sums of every candidate, then the fits
+// four at a time without data-dependent branches; the winner's levels are
+// recomputed at the end.
 AVX2 static float affine_search32(int nmax, const float *x, const float *w, uint8_t *L, float *m_out, int nstep,
                                   float rmin, float rdelta) {
+    enum { MAX_CAND = 40 };
     __m256 vx[4], vw[4], mn = _mm256_loadu_ps(x), mx = mn;
     for (int k = 0; k < 4; k++) {
         vx[k] = _mm256_loadu_ps(x + 8 * k);
@@ -339,7 +369,8 @@ AVX2 static float affine_search32(int nmax, const float *x, const float *w, uint
     float lo = hmin_ps(mn);
     const float hi = hmax_ps(mx);
     if (lo > 0.0f) lo = 0.0f;
-    if (!(hi > lo)) {
+    if (!(hi > lo) || nstep + 2 > MAX_CAND) {
+        if (hi > lo) return ingot_affine_search32_ref(nmax, x, w, L, m_out, nstep, rmin, rdelta);
         memset(L, 0, 32);
         *m_out = -lo;
         return 0.0f;
@@ -352,35 +383,46 @@ AVX2 static float affine_search32(int nmax, const float *x, const float *w, uint
     const double sw = sum32(vw[0], vw[1], vw[2], vw[3]), swx = sum32(pwx[0], pwx[1], pwx[2], pwx[3]),
                  swx2 = sum32(pwx2[0], pwx2[1], pwx2[2], pwx2[3]);
     const __m256 vlo = _mm256_set1_ps(lo), vmax = _mm256_set1_ps((float)nmax), zero = _mm256_setzero_ps();
-    __m256 d[4], best_l[4] = {zero, zero, zero, zero};
+    __m256 d[4];
     for (int k = 0; k < 4; k++) d[k] = _mm256_sub_ps(vx[k], vlo);
-    double best_err = INFINITY;
-    float best_s = 0.0f, best_m = lo;
-    for (int is = -1; is <= nstep; is++) {
-        const __m256 vis = _mm256_set1_ps(ingot_affine_iscale(is, nmax, rmin, rdelta, hi - lo));
-        __m256 l[4], a[4], b[4], c[4];
+    const int n_cand = nstep + 2; // is = -1 .. nstep
+    double sl[MAX_CAND] = {0}, sl2[MAX_CAND] = {0}, slx[MAX_CAND] = {0};
+    float iscale[MAX_CAND];
+    for (int c = 0; c < n_cand; c++) {
+        iscale[c] = ingot_affine_iscale(c - 1, nmax, rmin, rdelta, hi - lo);
+        const __m256 vis = _mm256_set1_ps(iscale[c]);
+        __m256 a[4], b[4], e[4];
         for (int k = 0; k < 4; k++) {
-            l[k] = _mm256_min_ps(vmax, _mm256_max_ps(zero, round_even(_mm256_mul_ps(vis, d[k]))));
-            a[k] = _mm256_mul_ps(vw[k], l[k]);
-            b[k] = _mm256_mul_ps(a[k], l[k]);
-            c[k] = _mm256_mul_ps(a[k], vx[k]);
+            const __m256 l = _mm256_min_ps(vmax, _mm256_max_ps(zero, round_even(_mm256_mul_ps(vis, d[k]))));
+            a[k] = _mm256_mul_ps(vw[k], l);
+            b[k] = _mm256_mul_ps(a[k], l);
+            e[k] = _mm256_mul_ps(a[k], vx[k]);
         }
-        double s, m, err;
-        if (!ingot_affine_fit(sw, swx, swx2, sum32(a[0], a[1], a[2], a[3]), sum32(b[0], b[1], b[2], b[3]),
-                              sum32(c[0], c[1], c[2], c[3]), &s, &m, &err))
-            continue;
-        if (err < best_err) {
-            best_err = err;
-            best_s = (float)s;
-            best_m = (float)m;
-            for (int k = 0; k < 4; k++) best_l[k] = l[k];
-        }
+        sl[c] = sum32(a[0], a[1], a[2], a[3]);
+        sl2[c] = sum32(b[0], b[1], b[2], b[3]);
+        slx[c] = sum32(e[0], e[1], e[2], e[3]);
     }
-    const __m256i q = pack32_i8(_mm256_cvtps_epi32(best_l[0]), _mm256_cvtps_epi32(best_l[1]),
-                                _mm256_cvtps_epi32(best_l[2]), _mm256_cvtps_epi32(best_l[3]));
-    _mm256_storeu_si256((__m256i *)L, q);
-    *m_out = -best_m;
-    return best_s;
+    double s[MAX_CAND], m[MAX_CAND], err[MAX_CAND];
+    for (int c = 0; c < n_cand; c += 4) affine_fit4(sw, swx, swx2, sl + c, sl2 + c, slx + c, s + c, m + c, err + c);
+    int best = -1;
+    double best_err = INFINITY;
+    for (int c = 0; c < n_cand; c++)
+        if (err[c] < best_err) {
+            best_err = err[c];
+            best = c;
+        }
+    if (best < 0) {
+        memset(L, 0, 32);
+        *m_out = -lo;
+        return 0.0f;
+    }
+    const __m256 vis = _mm256_set1_ps(iscale[best]);
+    __m256i q[4];
+    for (int k = 0; k < 4; k++)
+        q[k] = _mm256_cvtps_epi32(_mm256_min_ps(vmax, _mm256_max_ps(zero, round_even(_mm256_mul_ps(vis, d[k])))));
+    _mm256_storeu_si256((__m256i *)L, pack32_i8(q[0], q[1], q[2], q[3]));
+    *m_out = -(float)m[best];
+    return (float)s[best];
 }
 
 AVX2 static void k45_levels32(int nmax, const float *x, float dl, float dm, uint8_t *L) {
@@ -764,6 +806,47 @@ AVX2 static void f8_r32_vec_dot(int64_t n, float *s, const void *vx, const void 
     *s = hsum_ps(acc);
 }
 
+// ---- F16 / BF16 encode -------------------------------------------------------------------
+// vcvtps2ph with round-to-nearest-even matches ingot_f32_to_f16 for every
+// input, subnormals and overflow to inf included.
+AVX2 static void f16_quantize_row(const float *x, void *vy, int64_t n, const float *imatrix) {
+    (void)imatrix;
+    uint8_t *y = vy;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(y + 2 * i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) {
+        const uint16_t h = ingot_f32_to_f16(x[i]);
+        memcpy(y + 2 * i, &h, 2);
+    }
+}
+
+// The integer rounding of ingot_f32_to_bf16, eight lanes at a time.
+AVX2 static void bf16_quantize_row(const float *x, void *vy, int64_t n, const float *imatrix) {
+    (void)imatrix;
+    uint8_t *y = vy;
+    const __m256i abs_mask = _mm256_set1_epi32(0x7fffffff), inf = _mm256_set1_epi32(0x7f800000);
+    const __m256i one = _mm256_set1_epi32(1), bias = _mm256_set1_epi32(0x7fff), quiet = _mm256_set1_epi32(0x40);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i r[2];
+        for (int k = 0; k < 2; k++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(x + i + 8 * k));
+            const __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(v, abs_mask), inf);
+            const __m256i rounded = _mm256_srli_epi32(
+                _mm256_add_epi32(_mm256_add_epi32(v, bias), _mm256_and_si256(_mm256_srli_epi32(v, 16), one)), 16);
+            const __m256i qnan = _mm256_or_si256(_mm256_srli_epi32(v, 16), quiet);
+            r[k] = _mm256_blendv_epi8(rounded, qnan, nan);
+        }
+        const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(r[0], r[1]), 0xd8);
+        _mm256_storeu_si256((__m256i *)(y + 2 * i), packed);
+    }
+    for (; i < n; i++) {
+        const uint16_t h = ingot_f32_to_bf16(x[i]);
+        memcpy(y + 2 * i, &h, 2);
+    }
+}
+
 void ingot_quant_install_avx2(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_F32].vec_dot = f32_vec_dot;
     tab[INGOT_DTYPE_F16].vec_dot = f16_vec_dot;
@@ -799,6 +882,8 @@ void ingot_quant_install_avx2(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_Q5_K].dequantize_row = q5_k_dequantize_row;
     tab[INGOT_DTYPE_F8_E4M3_R32].vec_dot = f8_r32_vec_dot;
     tab[INGOT_DTYPE_F8_E4M3_R32].dequantize_row = f8_r32_dequantize_row;
+    tab[INGOT_DTYPE_F16].quantize_row = f16_quantize_row;
+    tab[INGOT_DTYPE_BF16].quantize_row = bf16_quantize_row;
 }
 
 #else
