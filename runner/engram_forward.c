@@ -15,8 +15,10 @@
 // back (K-1-j)·δ positions with zeros before the sequence start.
 //
 // Rows are gathered straight from the mapping and only those rows are
-// dequantized; push() issues madvise(MADV_WILLNEED) and cache prefetches as
-// soon as a token id is known, before the layers before Engram run.
+// dequantized. Rows of upcoming tokens can be computed without touching the
+// state (ingot_engram_state_rows_ahead) so that their pages are read in while
+// the layers before Engram compute (runner/engram_model.c does that on a
+// helper thread); push() only adds cache-line prefetches.
 #include <math.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -101,15 +103,20 @@ void ingot_engram_state_reset(ingot_engram_state *st) {
 
 // ---- rows -------------------------------------------------------------------
 
-static void prefetch_rows(const ingot_engram_weights *w, const uint64_t *rows, uint32_t n_cols, uint64_t row_bytes) {
+// advise: also madvise(MADV_WILLNEED) the pages (a syscall per row; worth it
+// only ahead of use).
+static void prefetch_rows(const ingot_engram_weights *w, const uint64_t *rows, uint32_t n_cols, uint64_t row_bytes,
+                          bool advise) {
     if (!w || !w->table || !row_bytes) return;
     const size_t ps = page_size();
     for (uint32_t j = 0; j < n_cols; j++) {
         if (rows[j] >= w->table_rows) continue;
         const uint8_t *a = w->table + rows[j] * row_bytes;
-        const uintptr_t lo = (uintptr_t)a & ~(uintptr_t)(ps - 1);
-        const uintptr_t hi = ((uintptr_t)a + row_bytes + ps - 1) & ~(uintptr_t)(ps - 1);
-        madvise((void *)lo, hi - lo, MADV_WILLNEED); // advisory: failure changes nothing
+        if (advise) {
+            const uintptr_t lo = (uintptr_t)a & ~(uintptr_t)(ps - 1);
+            const uintptr_t hi = ((uintptr_t)a + row_bytes + ps - 1) & ~(uintptr_t)(ps - 1);
+            madvise((void *)lo, hi - lo, MADV_WILLNEED); // advisory: failure changes nothing
+        }
         for (uint64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(a + b);
     }
 }
@@ -129,26 +136,52 @@ void ingot_engram_state_push(ingot_engram_state *st, const ingot_engram_params *
     const uint32_t n_cols = ingot_engram_n_cols(p);
     if (rows_out) memcpy(rows_out, st->rows, n_cols * sizeof *rows_out);
     uint64_t rb = 0;
-    if (w && ingot_dtype_row_bytes(w->table_dtype, p->d_h, &rb, NULL) == INGOT_OK) prefetch_rows(w, st->rows, n_cols, rb);
+    if (w && ingot_dtype_row_bytes(w->table_dtype, p->d_h, &rb, NULL) == INGOT_OK)
+        prefetch_rows(w, st->rows, n_cols, rb, false);
 }
 
-void ingot_engram_state_prefetch(const ingot_engram_state *st, const ingot_engram_params *p,
-                                 const ingot_engram_layer *layer, const int32_t *lookup, const ingot_engram_weights *w,
-                                 const int32_t *raw_ids, int n) {
-    uint64_t rb = 0;
-    if (!w || ingot_dtype_row_bytes(w->table_dtype, p->d_h, &rb, NULL) != INGOT_OK) return;
-    uint64_t hist[INGOT_ENGRAM_MAX_NGRAM + 1];
-    for (uint32_t k = 0; k + 1 < p->max_ngram; k++) hist[k] = (int64_t)k < st->pos ? st->hist[k] : p->pad_compressed;
+// Hash the next n raw ids after the state's window without changing it;
+// visit(ctx, i, rows) receives each token's rows.
+static void rows_ahead(const ingot_engram_state *st, const ingot_engram_params *p, const ingot_engram_layer *layer,
+                       const int32_t *lookup, const int32_t *raw_ids, int n, ingot_engram_rows_fn visit, void *ctx) {
     const uint32_t N = p->max_ngram;
+    uint64_t hist[INGOT_ENGRAM_MAX_NGRAM + 1];
+    for (uint32_t k = 0; k + 1 < N; k++) hist[k] = (int64_t)k < st->pos ? st->hist[k] : p->pad_compressed;
     for (int i = 0; i < n; i++) {
         uint64_t window[INGOT_ENGRAM_MAX_NGRAM], rows[INGOT_ENGRAM_MAX_COLS];
         window[0] = ingot_engram_compress_id(lookup, p->vocab, raw_ids[i]);
         for (uint32_t k = 1; k < N; k++) window[k] = hist[k - 1];
         ingot_engram_hash_rows(p, layer, window, rows);
-        prefetch_rows(w, rows, ingot_engram_n_cols(p), rb);
+        visit(ctx, i, rows);
         for (uint32_t k = N - 1; k > 1; k--) hist[k - 1] = hist[k - 2];
         hist[0] = window[0];
     }
+}
+
+void ingot_engram_state_rows_ahead(const ingot_engram_state *st, const ingot_engram_params *p,
+                                   const ingot_engram_layer *layer, const int32_t *lookup, const int32_t *raw_ids, int n,
+                                   ingot_engram_rows_fn fn, void *ctx) {
+    rows_ahead(st, p, layer, lookup, raw_ids, n, fn, ctx);
+}
+
+typedef struct ahead_advise {
+    const ingot_engram_weights *w;
+    uint32_t cols;
+    uint64_t row_bytes;
+} ahead_advise;
+
+static void visit_advise(void *ctx, int i, const uint64_t *rows) {
+    (void)i;
+    const ahead_advise *a = ctx;
+    prefetch_rows(a->w, rows, a->cols, a->row_bytes, true);
+}
+
+void ingot_engram_state_prefetch(const ingot_engram_state *st, const ingot_engram_params *p,
+                                 const ingot_engram_layer *layer, const int32_t *lookup, const ingot_engram_weights *w,
+                                 const int32_t *raw_ids, int n) {
+    ahead_advise a = {w, ingot_engram_n_cols(p), 0};
+    if (!w || ingot_dtype_row_bytes(w->table_dtype, p->d_h, &a.row_bytes, NULL) != INGOT_OK) return;
+    rows_ahead(st, p, layer, lookup, raw_ids, n, visit_advise, &a);
 }
 
 int64_t ingot_engram_state_pos(const ingot_engram_state *st) { return st ? st->pos : 0; }

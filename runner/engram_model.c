@@ -6,13 +6,32 @@
 // Tables stay in the mapping; only the rows a token needs are decoded.
 // Norm weights, biases and conv taps (small) are decoded to f32 at open.
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "ingot/container.h"
 #include "ingot/engram.h"
 #include "ingot/quantize.h"
 #include "runner_internal.h"
+
+// The prefetch helper: a ring of row addresses that one background thread
+// advises (MADV_WILLNEED) and touches, so the faults of first access and any
+// disk reads happen off the decoding thread. Advisory: a full ring drops.
+#define PF_CAP 4096
+
+typedef struct pf_ring {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    const uint8_t *addr[PF_CAP];
+    uint32_t len[PF_CAP];
+    size_t head, tail;          // head: next to take; tail: next free (mod PF_CAP)
+    bool stop;
+    bool running;               // thread started
+} pf_ring;
 
 struct ingot_engram_model {
     const ingot_container *c;
@@ -23,8 +42,82 @@ struct ingot_engram_model {
     ingot_engram_state *peek[INGOT_ENGRAM_MAX_LAYERS]; // window for ingot_engram_model_rows
     float *vec;                                     // decoded small vectors
     size_t vec_used, vec_cap;                       // floats
+    uint64_t row_bytes[INGOT_ENGRAM_MAX_LAYERS];    // bytes of one table row
     bool disabled;
+    pf_ring pf;
 };
+
+// ---- prefetch helper -------------------------------------------------------------
+
+static void *pf_main(void *arg) {
+    pf_ring *q = arg;
+    const uintptr_t ps = (uintptr_t)sysconf(_SC_PAGESIZE);
+    volatile uint8_t sink = 0;
+    pthread_mutex_lock(&q->mu);
+    while (!q->stop) {
+        if (q->head == q->tail) {
+            pthread_cond_wait(&q->cv, &q->mu);
+            continue;
+        }
+        const uint8_t *a = q->addr[q->head % PF_CAP];
+        const uint32_t n = q->len[q->head % PF_CAP];
+        q->head++;
+        pthread_mutex_unlock(&q->mu);
+        const uintptr_t lo = (uintptr_t)a & ~(ps - 1), hi = ((uintptr_t)a + n + ps - 1) & ~(ps - 1);
+        madvise((void *)lo, hi - lo, MADV_WILLNEED); // advisory
+        for (uintptr_t pg = lo; pg < hi; pg += ps) sink ^= *(const volatile uint8_t *)(pg > (uintptr_t)a ? pg : (uintptr_t)a);
+        pthread_mutex_lock(&q->mu);
+    }
+    pthread_mutex_unlock(&q->mu);
+    (void)sink;
+    return NULL;
+}
+
+static void pf_start(pf_ring *q) {
+    if (pthread_mutex_init(&q->mu, NULL)) return;
+    if (pthread_cond_init(&q->cv, NULL)) {
+        pthread_mutex_destroy(&q->mu);
+        return;
+    }
+    q->running = pthread_create(&q->th, NULL, pf_main, q) == 0;
+    if (!q->running) {
+        pthread_cond_destroy(&q->cv);
+        pthread_mutex_destroy(&q->mu);
+    }
+}
+
+static void pf_stop(pf_ring *q) {
+    if (!q->running) return;
+    pthread_mutex_lock(&q->mu);
+    q->stop = true;
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    pthread_join(q->th, NULL);
+    pthread_cond_destroy(&q->cv);
+    pthread_mutex_destroy(&q->mu);
+    q->running = false;
+}
+
+typedef struct pf_visit {
+    ingot_engram_model *m;
+    uint32_t li;
+} pf_visit;
+
+// Queue one token's rows of one layer (called with the ring locked).
+static void pf_enqueue(void *ctx, int i, const uint64_t *rows) {
+    (void)i;
+    const pf_visit *v = ctx;
+    ingot_engram_model *m = v->m;
+    const ingot_engram_weights *w = &m->w[v->li];
+    const uint64_t rb = m->row_bytes[v->li];
+    for (uint32_t j = 0; j < ingot_engram_n_cols(&m->p); j++) {
+        if (m->pf.tail - m->pf.head >= PF_CAP) return;
+        if (rows[j] >= w->table_rows) continue;
+        m->pf.addr[m->pf.tail % PF_CAP] = w->table + rows[j] * rb;
+        m->pf.len[m->pf.tail % PF_CAP] = (uint32_t)rb;
+        m->pf.tail++;
+    }
+}
 
 // ---- binding -------------------------------------------------------------------
 
@@ -173,6 +266,7 @@ static ingot_status open_all(ingot_engram_model *m, ingot_err *err) {
     INGOT_FAIL_IF(!m->vec, err, INGOT_E_NOMEM, "engram: out of memory");
     for (uint32_t li = 0; li < p->n_layers; li++) {
         INGOT_FORWARD_IF_ERROR(bind_layer(m, li, err));
+        INGOT_FORWARD_IF_ERROR(ingot_dtype_row_bytes(m->w[li].table_dtype, p->d_h, &m->row_bytes[li], err));
         INGOT_FORWARD_IF_ERROR(ingot_engram_state_create(p, &m->st[li], err));
         INGOT_FORWARD_IF_ERROR(ingot_engram_state_create(p, &m->peek[li], err));
     }
@@ -192,12 +286,14 @@ ingot_status ingot_engram_model_open(const ingot_container *c, ingot_engram_mode
         ingot_engram_model_free(m);
         return st;
     }
+    pf_start(&m->pf); // without the helper, prefetches run on the caller
     *out = m;
     return INGOT_OK;
 }
 
 void ingot_engram_model_free(ingot_engram_model *m) {
     if (!m) return;
+    pf_stop(&m->pf);
     for (uint32_t i = 0; i < INGOT_ENGRAM_MAX_LAYERS; i++) {
         ingot_engram_state_free(m->st[i]);
         ingot_engram_state_free(m->peek[i]);
@@ -257,8 +353,19 @@ ingot_status ingot_engram_model_gather(ingot_engram_model *m, int li, const int3
 }
 
 void ingot_engram_model_prefetch(ingot_engram_model *m, const int32_t *tokens, int n) {
-    for (uint32_t li = 0; m && li < m->p.n_layers; li++)
-        ingot_engram_state_prefetch(m->st[li], &m->p, &m->p.layers[li], m->lookup, &m->w[li], tokens, n);
+    if (!m || m->disabled || !tokens || n <= 0) return;
+    if (!m->pf.running) {
+        for (uint32_t li = 0; li < m->p.n_layers; li++)
+            ingot_engram_state_prefetch(m->st[li], &m->p, &m->p.layers[li], m->lookup, &m->w[li], tokens, n);
+        return;
+    }
+    pthread_mutex_lock(&m->pf.mu);
+    for (uint32_t li = 0; li < m->p.n_layers; li++) {
+        pf_visit v = {m, li};
+        ingot_engram_state_rows_ahead(m->st[li], &m->p, &m->p.layers[li], m->lookup, tokens, n, pf_enqueue, &v);
+    }
+    pthread_cond_signal(&m->pf.cv);
+    pthread_mutex_unlock(&m->pf.mu);
 }
 
 ingot_status ingot_engram_model_forward(ingot_engram_model *m, int layer, float *x, const int32_t *tokens, int n,

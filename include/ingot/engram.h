@@ -215,8 +215,15 @@ void ingot_engram_state_push(ingot_engram_state *st, const ingot_engram_params *
                              const int32_t *lookup, const ingot_engram_weights *w, int64_t raw_id,
                              uint64_t *rows_out);
 
-// Prefetch the rows of the next n raw ids (positions after the last push)
-// without changing the state.
+// Rows of the next n raw ids (positions after the last push) without
+// changing the state: fn(ctx, i, rows[(N-1)·H]) for i = 0..n-1 (rows are
+// ephemeral).
+typedef void (*ingot_engram_rows_fn)(void *ctx, int i, const uint64_t *rows);
+void ingot_engram_state_rows_ahead(const ingot_engram_state *st, const ingot_engram_params *p,
+                                   const ingot_engram_layer *layer, const int32_t *lookup, const int32_t *raw_ids, int n,
+                                   ingot_engram_rows_fn fn, void *ctx);
+// Prefetch (madvise WILLNEED + cache hints, on the calling thread) the rows
+// of the next n raw ids without changing the state.
 void ingot_engram_state_prefetch(const ingot_engram_state *st, const ingot_engram_params *p,
                                  const ingot_engram_layer *layer, const int32_t *lookup, const ingot_engram_weights *w,
                                  const int32_t *raw_ids, int n);
@@ -278,8 +285,10 @@ ingot_status ingot_engram_model_rows(ingot_engram_model *m, int li, const int32_
 // @return INGOT_OK, INGOT_E_ARG, INGOT_E_STATE, INGOT_E_FORMAT.
 ingot_status ingot_engram_model_gather(ingot_engram_model *m, int li, const int32_t *tokens, int n, int pos,
                                        float *emb, ingot_err *err);
-// Issue prefetches (madvise WILLNEED + cache hints) for the rows of n tokens
-// at the next positions of every Engram layer. Changes no state.
+// Prefetch the rows of n tokens at the next positions of every Engram layer:
+// their addresses go to a helper thread that madvise(WILLNEED)s and touches
+// each row's pages, so disk reads and page-table faults happen while the
+// layers before Engram compute. Returns at once; changes no state.
 void ingot_engram_model_prefetch(ingot_engram_model *m, const int32_t *tokens, int n);
 // Run Engram layer `layer` for n tokens at positions pos..pos+n-1:
 // x [n, G·D] += Engram(x, tokens). pos 0 starts a new sequence; any other pos
