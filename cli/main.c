@@ -18,7 +18,7 @@ static const ingot_cmd k_cmds[] = {
     {"logits", ingot_cmd_logits, "write float32 logits (and hidden states) for given token ids"},
     {"perplexity", ingot_cmd_perplexity, "perplexity and KL-divergence over a text"},
     {"bench", ingot_cmd_bench, "prompt and generation speed, with the memory-bandwidth bound"},
-    {"engram", NULL, "show Engram compressed ids and row indices for token ids"},
+    {"engram", ingot_cmd_engram, "show Engram compressed ids and row indices for token ids"},
     {"pack", ingot_cmd_pack, "compress a .ingot to the .ingot.zst transport form"},
     {"unpack", ingot_cmd_unpack, "restore a .ingot from its .ingot.zst transport form"},
 };
