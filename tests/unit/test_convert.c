@@ -17,6 +17,7 @@
 #include "ingot/container.h"
 #include "ingot/convert.h"
 #include "ingot/quantize.h"
+#include "ingot/runner.h"
 #include "ingot/safetensors.h"
 #include "ingot_test.h"
 
@@ -449,6 +450,52 @@ static int test_convert_mixtral_layouts_agree(void) {
     ingot_container_close(cb);
     unlink(oa);
     unlink(ob);
+    rmdir(tmp);
+    return 0;
+}
+
+// Packed transformers-5 expert layouts and MLA without q_lora, converted with
+// keep and run by the runner, give the logits the HF code computed
+// (reference_*.json: input_ids, hf_logits [seq * vocab]).
+static int test_convert_packed_logits_match_hf(void) {
+    SKIP_WITHOUT_FIXTURES(fx);
+    static const char *const names[] = {"qwen_moe_tiny", "full_mixtral", "gqa_mixtral", "deepseek_full"};
+    const char *tmp = ingot_test_tmpdir();
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char src[1024], ref[1100], out[600];
+        snprintf(src, sizeof src, "%s/thirdparty/atenia/%s", fx, names[i]);
+        snprintf(ref, sizeof ref, "%s/reference_%s.json", src, names[i]);
+        snprintf(out, sizeof out, "%s/r.ingot", tmp);
+        ingot_err err = {0};
+        ingot_convert_opts o = {.src = src, .dst = out, .preset = "keep", .force = true};
+        CHECK_OK(ingot_convert(&o, NULL, &err), &err);
+        char *txt = read_file(ref, NULL);
+        CHECK(txt);
+        cJSON *j = cJSON_Parse(txt);
+        ingot_free(txt);
+        const cJSON *ids = cJSON_GetObjectItem(j, "input_ids"), *want = cJSON_GetObjectItem(j, "hf_logits");
+        const int n = cJSON_GetArraySize(ids);
+        CHECK(n > 0 && n <= 64);
+        int32_t tok[64];
+        for (int k = 0; k < n; k++) tok[k] = (int32_t)cJSON_GetArrayItem(ids, k)->valuedouble;
+        ingot_model *m = NULL;
+        ingot_state *st = NULL;
+        CHECK_OK(ingot_model_open(out, &m, &err), &err);
+        CHECK_OK(ingot_state_create(m, 64, 64, NULL, &st, &err), &err);
+        CHECK_OK(ingot_model_forward(m, st, tok, n, 0, INGOT_FORWARD_ALL_LOGITS, &err), &err);
+        int rows = 0;
+        const float *lg = ingot_state_logits(st, &rows);
+        CHECK_EQ_INT(rows, n);
+        const int total = cJSON_GetArraySize(want);
+        double worst = 0;
+        for (int k = 0; k < total; k++) worst = fmax(worst, fabs(lg[k] - cJSON_GetArrayItem(want, k)->valuedouble));
+        CHECK_MSG(worst < 2e-3, "%s: max |logit - hf| = %g", names[i], worst);
+        printf("%-16s max |logit - hf| = %.3g over %d values\n", names[i], worst, total);
+        ingot_state_free(st);
+        ingot_model_close(m);
+        cJSON_Delete(j);
+        unlink(out);
+    }
     rmdir(tmp);
     return 0;
 }
@@ -1138,7 +1185,7 @@ static int test_convert_sigint_leaves_nothing(void) {
 }
 
 INGOT_TEST_MAIN(T(convert_fixtures_keep), T(convert_fixtures_q8_0), T(convert_packed_expert_slices),
-                T(convert_mixtral_layouts_agree), T(convert_config_dialects), T(convert_config_layers),
+                T(convert_mixtral_layouts_agree), T(convert_packed_logits_match_hf), T(convert_config_dialects), T(convert_config_layers),
                 T(convert_tied_head_dropped), T(convert_metadata_provenance), T(convert_archive_matches_folder),
                 T(convert_fp8_block_scales), T(convert_error_missing_tensor), T(convert_error_shape_mismatch),
                 T(convert_error_unexpected_tensor), T(convert_error_nonfinite), T(convert_error_no_space),
