@@ -31,6 +31,13 @@ static float *worker_scratch(const ingot_state *s, int worker) {
 // `window` positions (HF: kv_idx > q_idx - window).
 static int first_key(int p, int window) { return window > 0 && p + 1 > window ? p + 1 - window : 0; }
 
+// The pool for attention over n queries × heads at pos, or NULL (run on the
+// caller) when the score work is too small to be worth waking the threads.
+static ingot_pool *attn_pool(const ingot_state *s, int n, int pos, int n_head, int dim) {
+    const uint64_t work = (uint64_t)n * (uint64_t)n_head * (uint64_t)(pos + n) * (uint64_t)dim;
+    return work < (1u << 15) ? NULL : s->pool;
+}
+
 // ---- standard attention (GQA, optional q/k norm, biases) ---------------------------
 
 typedef struct attn_job {
@@ -88,7 +95,7 @@ static void attention_gqa(const ingot_model *m, ingot_state *s, int l, int n, in
         memcpy(s->vcache + layer_off + (size_t)(pos + t) * kd, s->v + (size_t)t * kd, (size_t)kd * sizeof(float));
     }
     attn_job j = {m, s, l, n, pos};
-    ingot_pool_run(s->pool, (size_t)n * (size_t)c->n_head, attn_item, &j);
+    ingot_pool_run(attn_pool(s, n, pos, c->n_head, hd), (size_t)n * (size_t)c->n_head, attn_item, &j);
     ingot_matmul(s, &L->wo, s->att_out, (size_t)qd, n, s->xb2, (size_t)E);
     add_bias(s->xb2, L->bo, n, E);
 }
@@ -188,7 +195,8 @@ static void attention_mla(const ingot_model *m, ingot_state *s, int l, int n, in
         const int kvw = c->n_head * (nope + c->v_head_dim);
         ingot_matmul(s, &L->wkv_b, cache, (size_t)s->kv_row, pos + n, s->kv_full, (size_t)kvw);
     }
-    ingot_pool_run(s->pool, (size_t)n * (size_t)c->n_head, absorbed ? mla_item_absorbed : mla_item_naive, &j);
+    ingot_pool_run(attn_pool(s, n, pos, c->n_head, kvl + rope), (size_t)n * (size_t)c->n_head,
+                   absorbed ? mla_item_absorbed : mla_item_naive, &j);
     ingot_matmul(s, &L->wo, s->att_out, (size_t)vd, n, s->xb2, (size_t)E);
 }
 

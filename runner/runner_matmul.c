@@ -120,8 +120,13 @@ static bool mm_prepare_act(ingot_state *s, mm_job *j, int k, size_t *actq_used) 
     return true;
 }
 
-static void mm_flush(mm_job *j, size_t *n_items, size_t *actq_used) {
-    ingot_pool_run(j->s->pool, *n_items, mm_item, j);
+// Jobs smaller than this many multiply-adds run on the caller: waking the
+// pool costs more than the work (a router, a tiny model's projections).
+enum { MM_SERIAL_MACS = 1 << 16 };
+
+static void mm_flush(mm_job *j, size_t *n_items, size_t *actq_used, uint64_t *macs) {
+    ingot_pool_run(*macs < MM_SERIAL_MACS ? NULL : j->s->pool, *n_items, mm_item, j);
+    *macs = 0;
     j->n_plan = 0;
     *n_items = *actq_used = 0;
 }
@@ -129,11 +134,12 @@ static void mm_flush(mm_job *j, size_t *n_items, size_t *actq_used) {
 void ingot_matmul_ops(ingot_state *s, const ingot_mm_op *ops, int n_ops) {
     mm_job j = {.s = s};
     size_t actq_used = 0, n_items = 0;
+    uint64_t macs = 0;
     for (int k = 0; k < n_ops; k++) {
-        if (j.n_plan == MM_MAX_OPS) mm_flush(&j, &n_items, &actq_used);
+        if (j.n_plan == MM_MAX_OPS) mm_flush(&j, &n_items, &actq_used, &macs);
         j.plan[j.n_plan].op = &ops[k];
         if (!mm_prepare_act(s, &j, j.n_plan, &actq_used)) { // actq full: run what is planned first
-            mm_flush(&j, &n_items, &actq_used);
+            mm_flush(&j, &n_items, &actq_used, &macs);
             j.plan[0].op = &ops[k];
             mm_prepare_act(s, &j, 0, &actq_used); // one product always fits (state sizing)
         }
@@ -146,8 +152,9 @@ void ingot_matmul_ops(ingot_state *s, const ingot_mm_op *ops, int n_ops) {
         p->n_row_items = (w->rows + p->row_chunk - 1) / p->row_chunk;
         p->first_item = n_items;
         n_items += (size_t)p->n_row_items * (size_t)((ops[k].n + MM_TOKEN_TILE - 1) / MM_TOKEN_TILE);
+        macs += (uint64_t)w->rows * (uint64_t)w->cols * (uint64_t)ops[k].n;
     }
-    if (n_items) ingot_pool_run(s->pool, n_items, mm_item, &j);
+    if (n_items) mm_flush(&j, &n_items, &actq_used, &macs);
 }
 
 void ingot_matmul(ingot_state *s, const ingot_mat *w, const float *x, size_t ldx, int n, float *y, size_t ldy) {
