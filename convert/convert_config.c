@@ -150,7 +150,7 @@ static ingot_status config_attention(ingot_model_desc *m, const cJSON *cfg, ingo
                   hp->n_head_kv);
     const bool bias = cfg_bool(cfg, "attention_bias", false);
     hp->attn_qkv_bias = m->arch->qkv_bias || bias;
-    hp->attn_out_bias = bias && m->arch->family == INGOT_FAMILY_LLAMA;
+    hp->attn_out_bias = bias && !m->arch->qkv_bias; // Qwen2 families: o_proj never has a bias
     hp->attn_qk_norm = m->arch->qk_norm;
     if (m->arch->family == INGOT_FAMILY_DEEPSEEK) {
         hp->is_mla = true;
