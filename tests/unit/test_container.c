@@ -627,6 +627,36 @@ static int test_container_alloc_faults(void) {
     return 0;
 }
 
+// Allocation failures anywhere in the writer (and its pool) give
+// INGOT_E_NOMEM, leak nothing and leave no file behind.
+static int test_container_writer_alloc_faults(void) {
+    CHECK(enter_tmpdir());
+    ingot_err err = {0};
+    const int64_t live = ingot_alloc_live();
+    bool written = false;
+    for (uint64_t nth = 1; nth < 400 && !written; nth++) {
+        ingot_alloc_fail_at(nth, false);
+        const ingot_status s = write_sample("m.ingot", 1, 0, 0, &err);
+        ingot_alloc_fail_at(0, false);
+        CHECK_EQ_INT(ingot_alloc_live(), live);
+        if (s == INGOT_OK) {
+            written = true;
+            CHECK_MSG(nth > 20, "only %llu allocations were exercised", (unsigned long long)nth);
+            break;
+        }
+        CHECK_MSG(s == INGOT_E_NOMEM, "allocation %llu: %s (%s)", (unsigned long long)nth, ingot_status_name(s),
+                  err.msg);
+        CHECK_MSG(count_dir_entries(".") == 0, "allocation %llu left a file", (unsigned long long)nth);
+    }
+    CHECK(written);
+    ingot_container *c = NULL;
+    CHECK_OK(ingot_container_open("m.ingot", INGOT_OPEN_VERIFY, &c, &err), &err);
+    const int r = check_sample(c);
+    ingot_container_close(c);
+    CHECK_EQ_INT(r, 0);
+    return 0;
+}
+
 // ---- transport form -------------------------------------------------------
 // Float tensors large enough for plane splitting (one spans two chunks), an
 // odd-sized F16 tensor, and small and non-float tensors between them.
@@ -764,5 +794,6 @@ static int test_container_pack_corrupt(void) {
 
 INGOT_TEST_MAIN(T(container_roundtrip), T(container_determinism), T(container_truncation), T(container_corrupt),
                 T(container_atomic_enospc), T(container_signal_cleanup), T(container_refuse_existing), T(container_lookup),
-                T(container_plan_only), T(container_alloc_faults), T(container_pack_roundtrip),
+                T(container_plan_only), T(container_alloc_faults), T(container_writer_alloc_faults),
+                T(container_pack_roundtrip),
                 T(container_pack_corrupt))
