@@ -107,7 +107,7 @@ ingot_status ingot_writer_create(const char *path, unsigned flags, ingot_writer 
 // regions, tensors) are valid only before plan (INGOT_E_STATE after).
 // @return INGOT_OK, INGOT_E_ARG, INGOT_E_LIMIT, INGOT_E_STATE, INGOT_E_NOMEM.
 ingot_status ingot_writer_set_metadata(ingot_writer *w, const char *json, size_t n, ingot_err *err);
-// A named blob section (copied), e.g. "tokenizer.json", "engram.compress.1".
+// A named blob section (copied), e.g. "tokenizer.json", "engram.compress".
 // Names are unique, 1..1024 bytes; at most 1024 blobs.
 ingot_status ingot_writer_add_blob(ingot_writer *w, const char *name, const void *data, size_t n, ingot_err *err);
 // Start a new page-aligned region; tensors added afterwards go into it. A
