@@ -847,6 +847,67 @@ AVX2 static void bf16_quantize_row(const float *x, void *vy, int64_t n, const fl
     }
 }
 
+// ---- Q3_K / Q6_K quantize ----------------------------------------------------------------
+// ingot_sum16 order for p = [v0 | v1].
+AVX2 static inline float sum16(__m256 v0, __m256 v1) {
+    const __m256 c = _mm256_add_ps(v0, v1);
+    __m128 e = _mm_add_ps(_mm256_castps256_ps128(c), _mm256_extractf128_ps(c, 1));
+    e = _mm_add_ps(e, _mm_movehl_ps(e, e));
+    e = _mm_add_ss(e, _mm_movehdup_ps(e));
+    return _mm_cvtss_f32(e);
+}
+
+AVX2 static float sym_fit16(int nmax, const float *x, const float *w) {
+    const __m256 x0 = _mm256_loadu_ps(x), x1 = _mm256_loadu_ps(x + 8);
+    const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
+    const float amax = hmax_ps(_mm256_max_ps(abs_ps(x0), abs_ps(x1)));
+    float max = 0.0f;
+    if (amax > 0.0f) { // the first value of largest magnitude, as the scalar scan picks
+        const __m256 va = _mm256_set1_ps(amax);
+        const uint32_t bits = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(abs_ps(x0), va, _CMP_EQ_OQ)) |
+                              ((uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(abs_ps(x1), va, _CMP_EQ_OQ)) << 8);
+        max = x[__builtin_ctz(bits)];
+    }
+    if (fabsf(max) < 1e-30f) return 0.0f;
+    const __m256 lo = _mm256_set1_ps((float)-nmax), hi = _mm256_set1_ps((float)(nmax - 1));
+    double best = -1.0;
+    float best_s = max / -(float)nmax;
+    for (int is = -9; is <= 9; is++) {
+        const __m256 vis = _mm256_set1_ps(-((float)nmax + 0.1f * (float)is) / max);
+        const __m256 l0 = _mm256_min_ps(hi, _mm256_max_ps(lo, round_even(_mm256_mul_ps(vis, x0))));
+        const __m256 l1 = _mm256_min_ps(hi, _mm256_max_ps(lo, round_even(_mm256_mul_ps(vis, x1))));
+        const __m256 a0 = _mm256_mul_ps(w0, l0), a1 = _mm256_mul_ps(w1, l1);
+        const double slx = sum16(_mm256_mul_ps(a0, x0), _mm256_mul_ps(a1, x1));
+        const double sl2 = sum16(_mm256_mul_ps(a0, l0), _mm256_mul_ps(a1, l1));
+        if (sl2 > 0 && slx * slx > best * sl2) {
+            best = slx * slx / sl2;
+            best_s = (float)(slx / sl2);
+        }
+    }
+    return best_s;
+}
+
+AVX2 static void sym_levels16(int nmax, const float *x, float dl, uint8_t *L) {
+    const __m256 vdl = _mm256_set1_ps(dl);
+    const __m256 lo = _mm256_set1_ps((float)-nmax), hi = _mm256_set1_ps((float)(nmax - 1)), off = _mm256_set1_ps((float)nmax);
+    __m256i q[2];
+    for (int k = 0; k < 2; k++) {
+        const __m256 t = round_even(_mm256_div_ps(_mm256_loadu_ps(x + 8 * k), vdl));
+        q[k] = _mm256_cvtps_epi32(_mm256_add_ps(_mm256_min_ps(hi, _mm256_max_ps(lo, t)), off));
+    }
+    const __m256i w16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xd8);
+    _mm_storeu_si128((__m128i *)L, _mm_packus_epi16(_mm256_castsi256_si128(w16), _mm256_extracti128_si256(w16, 1)));
+}
+
+static const ingot_sym_kernels k_sym_avx2 = {kquant_weights, sym_fit16, sym_levels16};
+
+AVX2 static void q3_k_quantize_row(const float *x, void *y, int64_t n, const float *imatrix) {
+    ingot_q3_k_quantize_row_with(x, y, n, imatrix, &k_sym_avx2);
+}
+AVX2 static void q6_k_quantize_row(const float *x, void *y, int64_t n, const float *imatrix) {
+    ingot_q6_k_quantize_row_with(x, y, n, imatrix, &k_sym_avx2);
+}
+
 void ingot_quant_install_avx2(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_F32].vec_dot = f32_vec_dot;
     tab[INGOT_DTYPE_F16].vec_dot = f16_vec_dot;
@@ -884,6 +945,8 @@ void ingot_quant_install_avx2(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_F8_E4M3_R32].dequantize_row = f8_r32_dequantize_row;
     tab[INGOT_DTYPE_F16].quantize_row = f16_quantize_row;
     tab[INGOT_DTYPE_BF16].quantize_row = bf16_quantize_row;
+    tab[INGOT_DTYPE_Q3_K].quantize_row = q3_k_quantize_row;
+    tab[INGOT_DTYPE_Q6_K].quantize_row = q6_k_quantize_row;
 }
 
 #else

@@ -370,6 +370,54 @@ AVX512 static void q6_k_vec_dot(int64_t n, float *s, const void *vx, const void 
     *s = sum;
 }
 
+// ---- Q3_K / Q6_K quantize ----------------------------------------------------------------
+// ingot_sum16 order.
+AVX512 static inline float sum16(__m512 v) {
+    const __m256 c = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+    __m128 e = _mm_add_ps(_mm256_castps256_ps128(c), _mm256_extractf128_ps(c, 1));
+    e = _mm_add_ps(e, _mm_movehl_ps(e, e));
+    e = _mm_add_ss(e, _mm_movehdup_ps(e));
+    return _mm_cvtss_f32(e);
+}
+
+AVX512 static float sym_fit16(int nmax, const float *x, const float *w) {
+    const __m512 vx = _mm512_loadu_ps(x), vw = _mm512_loadu_ps(w);
+    const float amax = _mm512_reduce_max_ps(abs_ps(vx));
+    float max = 0.0f;
+    if (amax > 0.0f) // the first value of largest magnitude, as the scalar scan picks
+        max = x[__builtin_ctz((uint32_t)_mm512_cmp_ps_mask(abs_ps(vx), _mm512_set1_ps(amax), _CMP_EQ_OQ))];
+    if (fabsf(max) < 1e-30f) return 0.0f;
+    const __m512 lo = _mm512_set1_ps((float)-nmax), hi = _mm512_set1_ps((float)(nmax - 1));
+    double best = -1.0;
+    float best_s = max / -(float)nmax;
+    for (int is = -9; is <= 9; is++) {
+        const __m512 vis = _mm512_set1_ps(-((float)nmax + 0.1f * (float)is) / max);
+        const __m512 l = _mm512_min_ps(hi, _mm512_max_ps(lo, round_even(_mm512_mul_ps(vis, vx))));
+        const __m512 a = _mm512_mul_ps(vw, l);
+        const double slx = sum16(_mm512_mul_ps(a, vx)), sl2 = sum16(_mm512_mul_ps(a, l));
+        if (sl2 > 0 && slx * slx > best * sl2) {
+            best = slx * slx / sl2;
+            best_s = (float)(slx / sl2);
+        }
+    }
+    return best_s;
+}
+
+AVX512 static void sym_levels16(int nmax, const float *x, float dl, uint8_t *L) {
+    const __m512 t = round_even(_mm512_div_ps(_mm512_loadu_ps(x), _mm512_set1_ps(dl)));
+    const __m512 c = _mm512_min_ps(_mm512_set1_ps((float)(nmax - 1)), _mm512_max_ps(_mm512_set1_ps((float)-nmax), t));
+    _mm_storeu_si128((__m128i *)L, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(_mm512_add_ps(c, _mm512_set1_ps((float)nmax)))));
+}
+
+static const ingot_sym_kernels k_sym_avx512 = {kquant_weights, sym_fit16, sym_levels16};
+
+AVX512 static void q3_k_quantize_row(const float *x, void *y, int64_t n, const float *imatrix) {
+    ingot_q3_k_quantize_row_with(x, y, n, imatrix, &k_sym_avx512);
+}
+AVX512 static void q6_k_quantize_row(const float *x, void *y, int64_t n, const float *imatrix) {
+    ingot_q6_k_quantize_row_with(x, y, n, imatrix, &k_sym_avx512);
+}
+
 void ingot_quant_install_avx512(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_Q8_0].quantize_row = q8_0_quantize_row;
     tab[INGOT_DTYPE_Q8_0].vec_dot = q8_0_vec_dot;
@@ -379,6 +427,8 @@ void ingot_quant_install_avx512(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_Q5_K].quantize_row = q5_k_quantize_row;
     tab[INGOT_DTYPE_Q4_K].vec_dot = q4_k_vec_dot;
     tab[INGOT_DTYPE_Q6_K].vec_dot = q6_k_vec_dot;
+    tab[INGOT_DTYPE_Q3_K].quantize_row = q3_k_quantize_row;
+    tab[INGOT_DTYPE_Q6_K].quantize_row = q6_k_quantize_row;
 }
 
 #else

@@ -175,6 +175,15 @@ static inline int ingot_q3_k_scale(const uint8_t *s, int j) {
     return (lo | (hi << 4)) - 32;
 }
 
+// Sum of 16 floats: lanes l and l + 8, then halving (8 → 4 → 2 → 1).
+static inline float ingot_sum16(const float *p) {
+    float a[8];
+    for (int l = 0; l < 8; l++) a[l] = p[l] + p[l + 8];
+    for (int w = 4; w >= 1; w >>= 1)
+        for (int l = 0; l < w; l++) a[l] = a[l] + a[l + w];
+    return a[0];
+}
+
 // Sum of 32 floats in the fixed order every SIMD path reproduces: lanes
 // l and l + 16 first, then halving (16 → 8 → 4 → 2 → 1).
 static inline float ingot_sum32(const float *p) {
@@ -233,6 +242,22 @@ void ingot_q4_k_quantize_row_with(const float *x, void *y, int64_t n, const floa
                                   const ingot_k45_kernels *k);
 void ingot_q5_k_quantize_row_with(const float *x, void *y, int64_t n, const float *imatrix,
                                   const ingot_k45_kernels *k);
+
+// Q3_K / Q6_K (symmetric) quantizer pieces, swappable for SIMD twins.
+typedef struct ingot_sym_kernels {
+    void (*weights)(const float *x, const float *im, float *w);
+    // Searched scale of 16 values: x ≈ s·L, L in [−nmax, nmax − 1].
+    float (*fit16)(int nmax, const float *x, const float *w);
+    // L[16] = clamp(nearest(x / dl), −nmax, nmax − 1) + nmax, dl ≠ 0.
+    void (*levels16)(int nmax, const float *x, float dl, uint8_t *L);
+} ingot_sym_kernels;
+float ingot_sym_fit16_ref(int nmax, const float *x, const float *w);
+void ingot_sym_levels16_ref(int nmax, const float *x, float dl, uint8_t *L);
+// k NULL: round-to-nearest baseline.
+void ingot_q3_k_quantize_row_with(const float *x, void *y, int64_t n, const float *imatrix,
+                                  const ingot_sym_kernels *k);
+void ingot_q6_k_quantize_row_with(const float *x, void *y, int64_t n, const float *imatrix,
+                                  const ingot_sym_kernels *k);
 
 // ---- kernels ----------------------------------------------------------------
 #define INGOT_QUANT_DECLARE(t, sfx)                                                        \

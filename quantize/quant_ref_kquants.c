@@ -139,29 +139,58 @@ static float signed_max(const float *x, int n) {
     return max;
 }
 
-// Returns s with x ≈ s·L, L in [−nmax, nmax − 1]. `search` = 0: plain
-// s = max / −nmax.
-static float symmetric_fit(int n, int nmax, const float *x, const float *w, int search) {
-    const float max = signed_max(x, n);
+// Searched scale of 16 values: x ≈ s·L, L in [−nmax, nmax − 1]. Sums in
+// ingot_sum16 order (floats), compared in double.
+float ingot_sym_fit16_ref(int nmax, const float *x, const float *w) {
+    const float max = signed_max(x, 16);
     if (fabsf(max) < 1e-30f) return 0.0f;
-    if (!search) return max / -(float)nmax;
     double best = -1.0;
     float best_s = max / -(float)nmax;
     for (int is = -9; is <= 9; is++) {
         const float iscale = -((float)nmax + 0.1f * (float)is) / max;
-        double slx = 0, sl2 = 0;
-        for (int j = 0; j < n; j++) {
+        float plx[16], pl2[16];
+        for (int j = 0; j < 16; j++) {
             int l = ingot_nearest_int(iscale * x[j]);
             l = l < -nmax ? -nmax : l > nmax - 1 ? nmax - 1 : l;
-            slx += (double)w[j] * l * x[j];
-            sl2 += (double)w[j] * l * l;
+            const float a = w[j] * (float)l;
+            pl2[j] = a * (float)l;
+            plx[j] = a * x[j];
         }
+        const double slx = ingot_sum16(plx), sl2 = ingot_sum16(pl2);
         if (sl2 > 0 && slx * slx > best * sl2) {
             best = slx * slx / sl2;
             best_s = (float)(slx / sl2);
         }
     }
     return best_s;
+}
+
+void ingot_sym_levels16_ref(int nmax, const float *x, float dl, uint8_t *L) {
+    for (int l = 0; l < 16; l++) {
+        const int q = ingot_nearest_int(x[l] / dl);
+        L[l] = (uint8_t)((q < -nmax ? -nmax : q > nmax - 1 ? nmax - 1 : q) + nmax);
+    }
+}
+
+static const ingot_sym_kernels k_sym_ref = {ingot_kquant_weights_ref, ingot_sym_fit16_ref, ingot_sym_levels16_ref};
+
+// Sub-block scales of a symmetric super-block; `k` NULL: plain max / −nmax.
+static void sym_scales(const float *x, const float *im, int nmax, const ingot_sym_kernels *k, float *sc) {
+    float w[INGOT_QK_K];
+    if (k) k->weights(x, im, w);
+    for (int j = 0; j < 16; j++) {
+        if (k) {
+            sc[j] = k->fit16(nmax, x + 16 * j, w + 16 * j);
+        } else {
+            const float max = signed_max(x + 16 * j, 16);
+            sc[j] = fabsf(max) < 1e-30f ? 0.0f : max / -(float)nmax;
+        }
+    }
+}
+
+static void sym_levels(const ingot_sym_kernels *k, int nmax, const float *x, float dl, uint8_t *L) {
+    if (dl == 0.0f) memset(L, nmax, 16);
+    else (k ? k->levels16 : ingot_sym_levels16_ref)(nmax, x, dl, L);
 }
 
 // ---- Q4_K / Q5_K -----------------------------------------------------------------
@@ -421,14 +450,14 @@ void ingot_q2_k_vec_dot_ref(int64_t n, float *s, const void *vx, const void *vy)
 // ---- Q3_K --------------------------------------------------------------------------
 #define q3_k_scale ingot_q3_k_scale
 
-static void q3_k_quantize(const float *x, void *vy, int64_t n, const float *imatrix, int search) {
+void ingot_q3_k_quantize_row_with(const float *x, void *vy, int64_t n, const float *imatrix,
+                                  const ingot_sym_kernels *k) {
     assert(n % INGOT_QK_K == 0);
     ingot_block_q3_k *y = vy;
     for (int64_t i = 0; i < n / INGOT_QK_K; i++, x += INGOT_QK_K) {
-        float w[INGOT_QK_K], sc[16];
+        float sc[16];
         uint8_t L[INGOT_QK_K];
-        kquant_weights(x, imatrix ? imatrix + i * INGOT_QK_K : NULL, w);
-        for (int j = 0; j < 16; j++) sc[j] = symmetric_fit(16, 4, x + 16 * j, w + 16 * j, search);
+        sym_scales(x, imatrix ? imatrix + i * INGOT_QK_K : NULL, 4, k, sc);
         const float max_sc = signed_max(sc, 16);
         memset(y[i].scales, 0, 12);
         if (fabsf(max_sc) < 1e-30f) {
@@ -445,13 +474,8 @@ static void q3_k_quantize(const float *x, void *vy, int64_t n, const float *imat
             }
             y[i].d = ingot_f2h(1.0f / iscale);
             const float d = ingot_h2f(y[i].d);
-            for (int j = 0; j < 16; j++) {
-                const float dl = d * (float)q3_k_scale(y[i].scales, j);
-                for (int l = 0; l < 16; l++) {
-                    int q = dl != 0.0f ? ingot_nearest_int(x[16 * j + l] / dl) : 0;
-                    L[16 * j + l] = (uint8_t)((q < -4 ? -4 : q > 3 ? 3 : q) + 4);
-                }
-            }
+            for (int j = 0; j < 16; j++)
+                sym_levels(k, 4, x + 16 * j, d * (float)q3_k_scale(y[i].scales, j), L + 16 * j);
         }
         memset(y[i].hmask, 0, 32);
         for (int e = 0; e < INGOT_QK_K; e++)
@@ -464,11 +488,11 @@ static void q3_k_quantize(const float *x, void *vy, int64_t n, const float *imat
 }
 
 void ingot_q3_k_quantize_row_ref(const float *x, void *y, int64_t n, const float *imatrix) {
-    q3_k_quantize(x, y, n, imatrix, 1);
+    ingot_q3_k_quantize_row_with(x, y, n, imatrix, &k_sym_ref);
 }
 void ingot_q3_k_quantize_row_rtn(const float *x, void *y, int64_t n, const float *imatrix) {
     (void)imatrix;
-    q3_k_quantize(x, y, n, NULL, 0);
+    ingot_q3_k_quantize_row_with(x, y, n, NULL, NULL);
 }
 
 static inline int q3_k_level(const ingot_block_q3_k *b, int e) {
@@ -503,14 +527,14 @@ void ingot_q3_k_vec_dot_ref(int64_t n, float *s, const void *vx, const void *vy)
 }
 
 // ---- Q6_K --------------------------------------------------------------------------
-static void q6_k_quantize(const float *x, void *vy, int64_t n, const float *imatrix, int search) {
+void ingot_q6_k_quantize_row_with(const float *x, void *vy, int64_t n, const float *imatrix,
+                                  const ingot_sym_kernels *k) {
     assert(n % INGOT_QK_K == 0);
     ingot_block_q6_k *y = vy;
     for (int64_t i = 0; i < n / INGOT_QK_K; i++, x += INGOT_QK_K) {
-        float w[INGOT_QK_K], sc[16];
+        float sc[16];
         uint8_t L[INGOT_QK_K];
-        kquant_weights(x, imatrix ? imatrix + i * INGOT_QK_K : NULL, w);
-        for (int j = 0; j < 16; j++) sc[j] = symmetric_fit(16, 32, x + 16 * j, w + 16 * j, search);
+        sym_scales(x, imatrix ? imatrix + i * INGOT_QK_K : NULL, 32, k, sc);
         const float max_sc = signed_max(sc, 16);
         if (fabsf(max_sc) < 1e-30f) {
             memset(&y[i], 0, sizeof y[i]);
@@ -523,13 +547,7 @@ static void q6_k_quantize(const float *x, void *vy, int64_t n, const float *imat
             }
             y[i].d = ingot_f2h(1.0f / iscale);
             const float d = ingot_h2f(y[i].d);
-            for (int j = 0; j < 16; j++) {
-                const float dl = d * (float)y[i].scales[j];
-                for (int l = 0; l < 16; l++) {
-                    int q = dl != 0.0f ? ingot_nearest_int(x[16 * j + l] / dl) : 0;
-                    L[16 * j + l] = (uint8_t)((q < -32 ? -32 : q > 31 ? 31 : q) + 32);
-                }
-            }
+            for (int j = 0; j < 16; j++) sym_levels(k, 32, x + 16 * j, d * (float)y[i].scales[j], L + 16 * j);
         }
         for (int j = 0; j < INGOT_QK_K; j += 128) {
             uint8_t *ql = y[i].ql + j / 2, *qh = y[i].qh + j / 4;
@@ -544,11 +562,11 @@ static void q6_k_quantize(const float *x, void *vy, int64_t n, const float *imat
 }
 
 void ingot_q6_k_quantize_row_ref(const float *x, void *y, int64_t n, const float *imatrix) {
-    q6_k_quantize(x, y, n, imatrix, 1);
+    ingot_q6_k_quantize_row_with(x, y, n, imatrix, &k_sym_ref);
 }
 void ingot_q6_k_quantize_row_rtn(const float *x, void *y, int64_t n, const float *imatrix) {
     (void)imatrix;
-    q6_k_quantize(x, y, n, NULL, 0);
+    ingot_q6_k_quantize_row_with(x, y, n, NULL, NULL);
 }
 
 // Level of element e = 128h + 32k + l: low nibble from ql[64h + l + 32(k&1)]
