@@ -126,10 +126,7 @@ static void mla_item_naive(void *ctx, size_t i, int worker) {
     }
     ingot_softmax(sc, nk);
     memset(out, 0, (size_t)vd * sizeof *out);
-    for (int k = 0; k < nk; k++) {
-        const float *v = kv + (size_t)(first + k) * kvw + nope;
-        for (int d = 0; d < vd; d++) out[d] += sc[k] * v[d];
-    }
+    for (int k = 0; k < nk; k++) ingot_axpy_f32(out, sc[k], kv + (size_t)(first + k) * kvw + nope, vd);
 }
 
 static void mla_item_absorbed(void *ctx, size_t i, int worker) {
@@ -148,7 +145,7 @@ static void mla_item_absorbed(void *ctx, size_t i, int worker) {
     memset(q_abs, 0, (size_t)kvl * sizeof *q_abs);
     for (int d = 0; d < nope; d++) { // q_abs = W_UK[h]^T q_nope
         ingot_mat_row_f32(&L->wkv_b, r0 + d, row);
-        for (int e = 0; e < kvl; e++) q_abs[e] += q[d] * row[e];
+        ingot_axpy_f32(q_abs, q[d], row, kvl);
     }
     for (int k = 0; k < nk; k++) {
         const float *cr = cache + (size_t)(first + k) * s->kv_row;
@@ -156,10 +153,7 @@ static void mla_item_absorbed(void *ctx, size_t i, int worker) {
     }
     ingot_softmax(sc, nk);
     memset(o_lat, 0, (size_t)kvl * sizeof *o_lat);
-    for (int k = 0; k < nk; k++) {
-        const float *cr = cache + (size_t)(first + k) * s->kv_row;
-        for (int e = 0; e < kvl; e++) o_lat[e] += sc[k] * cr[e];
-    }
+    for (int k = 0; k < nk; k++) ingot_axpy_f32(o_lat, sc[k], cache + (size_t)(first + k) * s->kv_row, kvl);
     for (int d = 0; d < vd; d++) { // out = W_UV[h] o_lat
         ingot_mat_row_f32(&L->wkv_b, r0 + nope + d, row);
         out[d] = ingot_dot_f32(row, o_lat, kvl);

@@ -173,6 +173,7 @@ void ingot_rope_cos_sin(const ingot_rope *r, int pos, float *cs);
 void ingot_rope_apply(const ingot_rope *r, float *x, const float *cs);
 void ingot_softmax(float *x, int n);
 float ingot_dot_f32(const float *a, const float *b, int n);
+void ingot_axpy_f32(float *y, float a, const float *x, int n);
 
 // Attention of one query head over keys 0..n_keys-1 (rows of a cache with
 // stride k_stride / v_stride floats): out[v_dim] = softmax(q·k * scale) v.

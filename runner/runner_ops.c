@@ -15,17 +15,40 @@ void ingot_rmsnorm(float *out, const float *x, const float *w, int n, float eps)
     for (int i = 0; i < n; i++) out[i] = x[i] * r * (w ? w[i] : 1.0f);
 }
 
+// 8-wide GCC/Clang vector type: SSE pairs on baseline x86-64, one AVX
+// register with -mavx2; unaligned loads go through memcpy. Values never
+// cross a function boundary as vectors (that would tie the ABI to AVX).
+typedef float v8f __attribute__((vector_size(32)));
+
 float ingot_dot_f32(const float *a, const float *b, int n) {
-    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    v8f acc0 = {0}, acc1 = {0}, x0, y0, x1, y1;
     int i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += a[i] * b[i];
-        s1 += a[i + 1] * b[i + 1];
-        s2 += a[i + 2] * b[i + 2];
-        s3 += a[i + 3] * b[i + 3];
+    for (; i + 16 <= n; i += 16) {
+        memcpy(&x0, a + i, sizeof x0), memcpy(&y0, b + i, sizeof y0);
+        memcpy(&x1, a + i + 8, sizeof x1), memcpy(&y1, b + i + 8, sizeof y1);
+        acc0 += x0 * y0;
+        acc1 += x1 * y1;
     }
-    for (; i < n; i++) s0 += a[i] * b[i];
-    return (s0 + s1) + (s2 + s3);
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&x0, a + i, sizeof x0), memcpy(&y0, b + i, sizeof y0);
+        acc0 += x0 * y0;
+    }
+    acc0 += acc1;
+    float s = ((acc0[0] + acc0[4]) + (acc0[1] + acc0[5])) + ((acc0[2] + acc0[6]) + (acc0[3] + acc0[7]));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+// y[0..n) += a * x[0..n)
+void ingot_axpy_f32(float *y, float a, const float *x, int n) {
+    int i = 0;
+    v8f vy, vx;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&vy, y + i, sizeof vy), memcpy(&vx, x + i, sizeof vx);
+        vy += a * vx;
+        memcpy(y + i, &vy, sizeof vy);
+    }
+    for (; i < n; i++) y[i] += a * x[i];
 }
 
 void ingot_softmax(float *x, int n) {
@@ -145,11 +168,7 @@ void ingot_attend_head(const float *q, const float *keys, size_t k_stride, const
     for (int j = 0; j < n; j++) scores[j] = ingot_dot_f32(q, keys + (size_t)(first + j) * k_stride, dim) * scale;
     ingot_softmax(scores, n);
     memset(out, 0, (size_t)v_dim * sizeof *out);
-    for (int j = 0; j < n; j++) {
-        const float p = scores[j];
-        const float *v = vals + (size_t)(first + j) * v_stride;
-        for (int d = 0; d < v_dim; d++) out[d] += p * v[d];
-    }
+    for (int j = 0; j < n; j++) ingot_axpy_f32(out, scores[j], vals + (size_t)(first + j) * v_stride, v_dim);
 }
 
 // ---- MoE routing ----------------------------------------------------------------------
