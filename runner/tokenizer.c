@@ -130,20 +130,22 @@ size_t ingot_tokenizer_encode_bound(const ingot_tokenizer *tok, size_t n) {
 
 typedef struct enc_ctx {
     const ingot_tokenizer *tok;
-    ingot_tok_strlist words, tmp;
+    ingot_tok_strlist text, tmp;     // the normalized segment
+    ingot_tok_pretok_run run;
     ingot_tok_scratch scratch;
     ingot_tok_emit emit;
 } enc_ctx;
 
+static ingot_status encode_word(void *ctx, const char *w, size_t n, bool first, ingot_err *err) {
+    enc_ctx *const c = ctx;
+    (void)first;
+    return ingot_tok_model_tokenize(c->tok, w, n, &c->scratch, &c->emit, err);
+}
+
 static ingot_status encode_segment(enc_ctx *c, const char *s, size_t n, bool first, ingot_err *err) {
     if (n == 0) return INGOT_OK;
-    INGOT_FORWARD_IF_ERROR(ingot_tok_normalize(c->tok, s, n, &c->words, &c->tmp, err));
-    c->words.p[0].first = first;
-    INGOT_FORWARD_IF_ERROR(ingot_tok_pretokenize(c->tok, &c->words, &c->tmp, err));
-    for (size_t i = 0; i < c->words.n; i++)
-        INGOT_FORWARD_IF_ERROR(ingot_tok_model_tokenize(c->tok, ingot_tok_strlist_at(&c->words, i),
-                                                        c->words.p[i].len, &c->scratch, &c->emit, err));
-    return INGOT_OK;
+    INGOT_FORWARD_IF_ERROR(ingot_tok_normalize(c->tok, s, n, &c->text, &c->tmp, err));
+    return ingot_tok_pretokenize(&c->run, ingot_tok_strlist_at(&c->text, 0), c->text.p[0].len, first, err);
 }
 
 static bool is_word_char(int32_t cp) {
@@ -224,13 +226,17 @@ ingot_status ingot_tokenizer_encode(const ingot_tokenizer *tok, const char *text
     const size_t valid = ingot_tok_utf8_valid_prefix(text, n);
     INGOT_FAIL_IF(valid != n, err, INGOT_E_FORMAT, "tokenizer: text is not valid UTF-8 at byte %zu", valid);
     enc_ctx c = {.tok = tok, .emit = {.ids = ids, .cap = ids_cap}};
+    c.run.tok = tok;
+    c.run.word_fn = encode_word;
+    c.run.word_ctx = &c;
     if (add_special)
         for (size_t i = 0; i < tok->n_prefix; i++) ingot_tok_emit_id(&c.emit, tok->prefix_ids[i]);
     ingot_status st = encode_text(&c, text ? text : "", n, err);
     if (add_special)
         for (size_t i = 0; i < tok->n_suffix; i++) ingot_tok_emit_id(&c.emit, tok->suffix_ids[i]);
-    ingot_tok_strlist_deinit(&c.words);
+    ingot_tok_strlist_deinit(&c.text);
     ingot_tok_strlist_deinit(&c.tmp);
+    ingot_tok_pretok_run_deinit(&c.run);
     ingot_tok_scratch_deinit(&c.scratch);
     if (st) return st;
     *n_ids = c.emit.n;
@@ -241,19 +247,34 @@ ingot_status ingot_tokenizer_encode(const ingot_tokenizer *tok, const char *text
 
 // ---- decode ---------------------------------------------------------------------------------------
 
-// Decode ids into `out` as one piece; t1/t2 are scratch.
-static ingot_status decode_list(const ingot_tokenizer *tok, const int32_t *ids, size_t n, bool skip_special,
-                                ingot_tok_strlist *out, ingot_tok_strlist *t1, ingot_tok_strlist *t2,
-                                ingot_err *err) {
+// Token strings of ids into t1 (one piece each), skipping holes and, when
+// asked, special tokens. With a leading ByteLevel decoder the strings go
+// straight through its byte mapping into one piece instead.
+static ingot_status collect_pieces(const ingot_tokenizer *tok, const int32_t *ids, size_t n, bool skip_special,
+                                   bool bytelevel, ingot_tok_strlist *t1, ingot_tok_strlist *t2, ingot_err *err) {
     ingot_tok_strlist_reset(t1);
+    ingot_tok_strlist_reset(t2);
+    if (bytelevel) INGOT_FORWARD_IF_ERROR(ingot_tok_strlist_push(t2, "", 0, false, err));
     for (size_t i = 0; i < n; i++) {
         const char *s;
         size_t len;
         if (!id_piece(tok, ids[i], &s, &len)) continue;
         if (skip_special && tok->added_kind[ids[i]] == 2) continue;
-        INGOT_FORWARD_IF_ERROR(ingot_tok_strlist_push(t1, s, len, false, err));
+        INGOT_FORWARD_IF_ERROR(bytelevel ? ingot_tok_bytelevel_append(t2, s, len, err)
+                                         : ingot_tok_strlist_push(t1, s, len, false, err));
     }
-    if (tok->has_decoder) INGOT_FORWARD_IF_ERROR(ingot_tok_decode_chain(tok, t1, t2, err));
+    if (!bytelevel) return INGOT_OK;
+    INGOT_FORWARD_IF_ERROR(ingot_tok_strlist_push(t1, "", 0, false, err));
+    return ingot_tok_utf8_append_lossy(t1, (const uint8_t *)t2->buf, t2->p[0].len, err);
+}
+
+// Decode ids into `out` as one piece; t1/t2 are scratch.
+static ingot_status decode_list(const ingot_tokenizer *tok, const int32_t *ids, size_t n, bool skip_special,
+                                ingot_tok_strlist *out, ingot_tok_strlist *t1, ingot_tok_strlist *t2,
+                                ingot_err *err) {
+    const bool bytelevel = tok->n_decs > 0 && tok->decs[0].kind == INGOT_TOK_DEC_BYTELEVEL;
+    INGOT_FORWARD_IF_ERROR(collect_pieces(tok, ids, n, skip_special, bytelevel, t1, t2, err));
+    if (tok->has_decoder) INGOT_FORWARD_IF_ERROR(ingot_tok_decode_chain(tok, bytelevel ? 1 : 0, t1, t2, err));
     ingot_tok_strlist_reset(out);
     INGOT_FORWARD_IF_ERROR(ingot_tok_strlist_push(out, "", 0, false, err));
     for (size_t i = 0; i < t1->n; i++) {

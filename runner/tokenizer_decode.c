@@ -16,30 +16,31 @@ static ingot_status push_empty(ingot_tok_strlist *out, ingot_err *err) {
 // ByteLevel: every character of the alphabet back to its byte (a token with a
 // character outside the alphabet contributes its UTF-8 bytes unchanged), all
 // tokens joined, then invalid UTF-8 → U+FFFD.
+ingot_status ingot_tok_bytelevel_append(ingot_tok_strlist *bytes, const char *s, size_t n, ingot_err *err) {
+    INGOT_FORWARD_IF_ERROR(ingot_tok_strlist_reserve(bytes, n, err)); // never more bytes than characters' bytes
+    uint8_t *const dst = (uint8_t *)bytes->buf + bytes->len;
+    size_t k = 0;
+    bool mapped = true;
+    for (size_t j = 0; j < n && mapped;) {
+        int32_t cp;
+        j += ingot_tok_utf8_decode(s + j, n - j, &cp);
+        const int b = ingot_tok_cp_to_byte(cp);
+        mapped = b >= 0;
+        dst[k++] = (uint8_t)b;
+    }
+    if (!mapped) memcpy(dst, s, k = n);
+    bytes->len += k;
+    bytes->p[bytes->n - 1].len += k;
+    return INGOT_OK;
+}
+
 static ingot_status dec_bytelevel(const ingot_tok_dec *d, const ingot_tok_strlist *in, ingot_tok_strlist *out,
                                   ingot_err *err) {
     (void)d;
     ingot_tok_strlist bytes = {0};
     ingot_status st = push_empty(&bytes, err);
-    for (size_t i = 0; i < in->n && !st; i++) {
-        const char *const s = ingot_tok_strlist_at(in, i);
-        const size_t n = in->p[i].len;
-        const size_t mark = bytes.len;
-        bool mapped = true;
-        for (size_t j = 0; j < n && mapped && !st;) {
-            int32_t cp;
-            j += ingot_tok_utf8_decode(s + j, n - j, &cp);
-            const int b = ingot_tok_cp_to_byte(cp);
-            const char c = (char)b;
-            mapped = b >= 0;
-            if (mapped) st = ingot_tok_strlist_append(&bytes, &c, 1, err);
-        }
-        if (!mapped && !st) {
-            bytes.p[0].len -= bytes.len - mark;
-            bytes.len = mark;
-            st = ingot_tok_strlist_append(&bytes, s, n, err);
-        }
-    }
+    for (size_t i = 0; i < in->n && !st; i++)
+        st = ingot_tok_bytelevel_append(&bytes, ingot_tok_strlist_at(in, i), in->p[i].len, err);
     if (!st) st = push_empty(out, err);
     if (!st) st = ingot_tok_utf8_append_lossy(out, (const uint8_t *)bytes.buf, bytes.p[0].len, err);
     ingot_tok_strlist_deinit(&bytes);
@@ -254,9 +255,9 @@ void ingot_tok_dec_deinit(ingot_tok_dec *d) {
     memset(d, 0, sizeof *d);
 }
 
-ingot_status ingot_tok_decode_chain(const ingot_tokenizer *tok, ingot_tok_strlist *toks, ingot_tok_strlist *tmp,
-                                    ingot_err *err) {
-    for (size_t i = 0; i < tok->n_decs; i++) {
+ingot_status ingot_tok_decode_chain(const ingot_tokenizer *tok, size_t from, ingot_tok_strlist *toks,
+                                    ingot_tok_strlist *tmp, ingot_err *err) {
+    for (size_t i = from; i < tok->n_decs; i++) {
         ingot_tok_strlist_reset(tmp);
         INGOT_FORWARD_IF_ERROR(dec_fns[tok->decs[i].kind](&tok->decs[i], toks, tmp, err));
         const ingot_tok_strlist swap = *toks;

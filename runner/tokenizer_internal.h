@@ -40,6 +40,8 @@ typedef struct ingot_tok_strlist {
 void ingot_tok_strlist_reset(ingot_tok_strlist *l);
 void ingot_tok_strlist_deinit(ingot_tok_strlist *l);
 ingot_status ingot_tok_strlist_push(ingot_tok_strlist *l, const char *s, size_t n, bool first, ingot_err *err);
+// Make room for `extra` more bytes in the arena (pointers into it move).
+ingot_status ingot_tok_strlist_reserve(ingot_tok_strlist *l, size_t extra, ingot_err *err);
 // Append bytes to the last piece (which must end at the arena's end).
 ingot_status ingot_tok_strlist_append(ingot_tok_strlist *l, const char *s, size_t n, ingot_err *err);
 static inline const char *ingot_tok_strlist_at(const ingot_tok_strlist *l, size_t i) { return l->buf + l->p[i].off; }
@@ -259,12 +261,27 @@ ingot_status ingot_tok_normalize(const ingot_tokenizer *tok, const char *s, size
                                  ingot_tok_strlist *tmp, ingot_err *err);
 void ingot_tok_norm_deinit(ingot_tok_norm *nm);
 
-// tokenizer_pretok.c: split one normalized segment into words.
-//   in: one piece; words: output (reset first); tmp: scratch
-ingot_status ingot_tok_pretokenize(const ingot_tokenizer *tok, ingot_tok_strlist *words, ingot_tok_strlist *tmp,
-                                   ingot_err *err);
+// tokenizer_pretok.c: split one normalized segment into words, handing
+// each word to run->word_fn as soon as it is cut (depth-first through the
+// pre-tokenizer stages). Words are ephemeral: valid during the callback.
+typedef ingot_status (*ingot_tok_piece_fn)(void *ctx, const char *s, size_t n, bool first, ingot_err *err);
+
+typedef struct ingot_tok_pretok_run {
+    const ingot_tokenizer *tok;
+    ingot_tok_piece_fn word_fn;
+    void *word_ctx;
+    ingot_tok_strlist bufs[2 * INGOT_TOK_MAX_STAGES]; // two scratch texts per stage
+    void *md[INGOT_TOK_MAX_STAGES];                   // match data per stage, made on first use
+} ingot_tok_pretok_run;
+
+ingot_status ingot_tok_pretokenize(ingot_tok_pretok_run *run, const char *s, size_t n, bool first, ingot_err *err);
+void ingot_tok_pretok_run_deinit(ingot_tok_pretok_run *run);
 void ingot_tok_pretok_deinit(ingot_tok_pretok *pt);
-// Split with a regex and a behaviour: appends the pieces of s to out.
+// Split with a regex and a behaviour, calling fn for each non-empty piece.
+ingot_status ingot_tok_split_each(const ingot_tok_regex *re, void *md, ingot_tok_split_behavior behavior, bool invert,
+                                  const char *s, size_t n, bool first, ingot_tok_piece_fn fn, void *ctx,
+                                  ingot_err *err);
+// The same, appending the pieces to out.
 ingot_status ingot_tok_split_regex(const ingot_tok_regex *re, ingot_tok_split_behavior behavior, bool invert,
                                    const char *s, size_t n, bool first, ingot_tok_strlist *out, ingot_err *err);
 
@@ -297,10 +314,13 @@ void ingot_tok_scratch_deinit(ingot_tok_scratch *s);
 ingot_status ingot_tok_model_tokenize(const ingot_tokenizer *tok, const char *w, size_t n, ingot_tok_scratch *s,
                                       ingot_tok_emit *e, ingot_err *err);
 
-// tokenizer_decode.c: apply the decoder chain to token strings in place
-// (list → list); the caller concatenates.
-ingot_status ingot_tok_decode_chain(const ingot_tokenizer *tok, ingot_tok_strlist *toks, ingot_tok_strlist *tmp,
-                                    ingot_err *err);
+// tokenizer_decode.c: apply decoders [from, n_decs) to token strings in
+// place (list → list); the caller concatenates.
+ingot_status ingot_tok_decode_chain(const ingot_tokenizer *tok, size_t from, ingot_tok_strlist *toks,
+                                    ingot_tok_strlist *tmp, ingot_err *err);
+// The ByteLevel decoder's byte mapping of one token, appended to the last
+// piece of `bytes` (UTF-8 repair is left to the caller).
+ingot_status ingot_tok_bytelevel_append(ingot_tok_strlist *bytes, const char *s, size_t n, ingot_err *err);
 void ingot_tok_dec_deinit(ingot_tok_dec *d);
 
 #endif

@@ -21,7 +21,7 @@ void ingot_tok_strlist_deinit(ingot_tok_strlist *l) {
     memset(l, 0, sizeof *l);
 }
 
-static ingot_status strlist_reserve(ingot_tok_strlist *l, size_t extra, ingot_err *err) {
+ingot_status ingot_tok_strlist_reserve(ingot_tok_strlist *l, size_t extra, ingot_err *err) {
     INGOT_FAIL_IF(extra > SIZE_MAX / 4 - l->len, err, INGOT_E_LIMIT, "tokenizer: text too large");
     if (l->len + extra <= l->cap) return INGOT_OK;
     size_t cap = l->cap ? l->cap : 256;
@@ -41,7 +41,7 @@ ingot_status ingot_tok_strlist_push(ingot_tok_strlist *l, const char *s, size_t 
         l->p = p;
         l->n_cap = cap;
     }
-    INGOT_FORWARD_IF_ERROR(strlist_reserve(l, n, err));
+    INGOT_FORWARD_IF_ERROR(ingot_tok_strlist_reserve(l, n, err));
     if (n) memcpy(l->buf + l->len, s, n);
     l->p[l->n++] = (ingot_tok_piece){.off = l->len, .len = n, .first = first};
     l->len += n;
@@ -50,7 +50,7 @@ ingot_status ingot_tok_strlist_push(ingot_tok_strlist *l, const char *s, size_t 
 
 ingot_status ingot_tok_strlist_append(ingot_tok_strlist *l, const char *s, size_t n, ingot_err *err) {
     if (!INGOT_ALWAYS(l->n > 0)) return ingot_err_set(err, INGOT_E_STATE, "tokenizer: append to empty list");
-    INGOT_FORWARD_IF_ERROR(strlist_reserve(l, n, err));
+    INGOT_FORWARD_IF_ERROR(ingot_tok_strlist_reserve(l, n, err));
     if (n) memcpy(l->buf + l->len, s, n);
     l->len += n;
     l->p[l->n - 1].len += n;
@@ -362,7 +362,9 @@ void *ingot_tok_regex_match_data(const ingot_tok_regex *re) {
     return pcre2_match_data_create_from_pattern(re->code, NULL);
 }
 
-void ingot_tok_regex_match_data_free(void *md) { pcre2_match_data_free(md); }
+void ingot_tok_regex_match_data_free(void *md) {
+    if (md) pcre2_match_data_free(md);
+}
 
 int ingot_tok_regex_next(const ingot_tok_regex *re, const char *s, size_t n, size_t start, void *match_data,
                          size_t *m0, size_t *m1, ingot_err *err) {
