@@ -419,6 +419,8 @@ static void params_header(const ingot_engram_config *c, uint64_t vocab, uint64_t
     p->gate_eps = c->variant == INGOT_ENGRAM_V41 ? (float)c->norm_eps : 0x1p-23f;
     p->conv_eps = 1e-5f;
     p->sign_zero_positive = c->variant == INGOT_ENGRAM_V41;
+    p->seed = c->seed;
+    for (uint32_t n = 2; n <= c->max_ngram; n++) p->base[n - 2] = c->base[n - 2];
     p->n_layers = c->n_layers;
 }
 
@@ -498,7 +500,11 @@ static bool add_header(cJSON *o, const ingot_engram_params *p) {
            cJSON_AddNumberToObject(o, "pad_compressed", (double)p->pad_compressed) &&
            cJSON_AddNumberToObject(o, "gate_eps", p->gate_eps) && cJSON_AddNumberToObject(o, "conv_eps", p->conv_eps) &&
            cJSON_AddBoolToObject(o, "sign_zero_positive", p->sign_zero_positive) &&
-           cJSON_AddStringToObject(o, "compress_blob", "engram.compress");
+           cJSON_AddStringToObject(o, "compress_blob", "engram.compress") &&
+           // What the derived numbers came from, so a verifier can recompute
+           // the multipliers and primes and compare.
+           cJSON_AddNumberToObject(o, "seed", (double)p->seed) &&
+           cJSON_AddItemToObject(o, "base_sizes", u64_array(p->base, p->max_ngram - 1, false));
 }
 
 ingot_status ingot_engram_params_to_json(const ingot_engram_params *p, char **out, ingot_err *err) {

@@ -90,6 +90,18 @@ static ingot_status parse_header(const cJSON *o, ingot_engram_params *p, ingot_e
     INGOT_FORWARD_IF_ERROR(get_f32(o, "gate_eps", &p->gate_eps, err));
     INGOT_FORWARD_IF_ERROR(get_f32(o, "conv_eps", &p->conv_eps, err));
     p->sign_zero_positive = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "sign_zero_positive"));
+    // Provenance of the derived numbers (optional: only verify uses them).
+    p->seed = -1;
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(o, "seed");
+    const cJSON *base = cJSON_GetObjectItemCaseSensitive(o, "base_sizes");
+    if (cJSON_IsNumber(seed) && seed->valuedouble >= 0 && seed->valuedouble < 9007199254740992.0 &&
+        cJSON_IsArray(base) && (uint32_t)cJSON_GetArraySize(base) == p->max_ngram - 1) {
+        bool ok = true;
+        for (uint32_t n = 2; n <= p->max_ngram && ok; n++) {
+            ok = num_u64(cJSON_GetArrayItem(base, (int)(n - 2)), &p->base[n - 2]) && p->base[n - 2] >= 1;
+        }
+        if (ok) p->seed = (int64_t)seed->valuedouble;
+    }
     return INGOT_OK;
 }
 

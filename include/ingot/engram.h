@@ -96,6 +96,8 @@ typedef struct ingot_engram_params {
     float gate_eps;            // RMSNorm eps of the gate (key and query norms)
     float conv_eps;            // RMSNorm eps of the conv branch
     bool sign_zero_positive;   // signed sqrt treats 0 as + (V4.1)
+    int64_t seed;              // RNG seed the multipliers came from (-1: not recorded)
+    uint64_t base[INGOT_ENGRAM_MAX_NGRAM]; // per-order base table size the primes started from (index n-2)
     uint32_t n_layers;
     ingot_engram_layer layers[INGOT_ENGRAM_MAX_LAYERS];
 } ingot_engram_params;
