@@ -843,8 +843,59 @@ static int test_engram_decode_matches_tokenizer(void) {
     return 0;
 }
 
+// ---- allocation failures -------------------------------------------------------
+
+// Every allocation of the compression-map build and of the state can fail:
+// the status is INGOT_E_NOMEM and nothing leaks.
+static int test_engram_alloc_failures(void) {
+    SKIP_WITHOUT_FIXTURES(fix);
+    char path[1024];
+    snprintf(path, sizeof path, "%s" FIX "tokenizer.json", fix);
+    char *json = NULL;
+    size_t n = 0;
+    if (ingot_file_read_all(path, 64u << 20, &json, &n, NULL) != INGOT_OK) {
+        printf("skipped: fixture engram/qwen3_moe_engram is absent\n");
+        return INGOT_TEST_SKIP;
+    }
+    ingot_engram_params p;
+    static int32_t lookup[1000];
+    if (toy_params(&p, lookup)) return 1;
+    int bad = 0, failures = 0;
+    for (uint64_t k = 1; k < 100000 && !bad; k++) {
+        const int64_t live = ingot_alloc_live();
+        ingot_err err = {0};
+        int32_t *lk = NULL;
+        uint64_t V = 0, Vc = 0;
+        ingot_alloc_fail_at(k, false);
+        const ingot_status st = ingot_engram_compress_build(json, n, &lk, &V, &Vc, &err);
+        ingot_alloc_fail_at(0, false);
+        ingot_free(lk);
+        if (st == INGOT_OK) break; // k is past the last allocation
+        failures++;
+        if (st != INGOT_E_NOMEM) bad = 1;
+        if (ingot_alloc_live() != live) bad = 2;
+        if (bad) fprintf(stderr, "allocation %llu: %s, live %lld -> %lld (%s)\n", (unsigned long long)k,
+                         ingot_status_name(st), (long long)live, (long long)ingot_alloc_live(), err.msg);
+    }
+    for (uint64_t k = 1; k < 10 && !bad; k++) {
+        const int64_t live = ingot_alloc_live();
+        ingot_engram_state *st = NULL;
+        ingot_alloc_fail_at(k, false);
+        const ingot_status s2 = ingot_engram_state_create(&p, &st, NULL);
+        ingot_alloc_fail_at(0, false);
+        ingot_engram_state_free(st);
+        if (s2 != INGOT_OK && s2 != INGOT_E_NOMEM) bad = 3;
+        if (ingot_alloc_live() != live) bad = 4;
+    }
+    ingot_free(json);
+    CHECK_EQ_INT(bad, 0);
+    CHECK(failures > 100);
+    return 0;
+}
+
 INGOT_TEST_MAIN(T(engram_rng_vectors), T(engram_next_prime), T(engram_v41_params), T(engram_demo_primes),
                 T(engram_toy_hash), T(engram_toy_compress), T(engram_normalize_rules),
                 T(engram_metadata_roundtrip), T(engram_lookup_check), T(engram_forward_toy),
                 T(engram_fixture_compress), T(engram_fixture_rows), T(engram_fixture_forward),
-                T(engram_quantized_rows), T(engram_decode_matches_tokenizer))
+                T(engram_quantized_rows), T(engram_decode_matches_tokenizer),
+                T(engram_alloc_failures))
