@@ -318,15 +318,26 @@ static int test_verify_missing_expert(void) {
     return verify_expect_problem(bad, "'blk.1.exp.5.ffn_down.weight' required by the architecture is missing");
 }
 
-// Replace the first prime of the first Engram layer with the next odd number.
+// Replace the first prime of the first Engram layer with the next odd
+// number and keep the offsets and row count consistent with it, so only
+// recomputing the primes from the seed can tell.
 static char *bump_prime(const char *meta) {
     cJSON *j = cJSON_Parse(meta);
     cJSON *eg = cJSON_GetObjectItemCaseSensitive(j, "engram");
     cJSON *layers = eg ? cJSON_GetObjectItemCaseSensitive(eg, "layers") : NULL;
     cJSON *l0 = layers ? cJSON_GetArrayItem(layers, 0) : NULL;
     cJSON *primes = l0 ? cJSON_GetObjectItemCaseSensitive(l0, "primes") : NULL;
+    cJSON *offs = l0 ? cJSON_GetObjectItemCaseSensitive(l0, "offsets") : NULL;
+    cJSON *nrows = l0 ? cJSON_GetObjectItemCaseSensitive(l0, "n_rows") : NULL;
     cJSON *p0 = primes ? cJSON_GetArrayItem(primes, 0) : NULL;
-    if (p0 && cJSON_IsNumber(p0)) cJSON_SetNumberValue(p0, p0->valuedouble + 2);
+    if (p0 && cJSON_IsNumber(p0)) {
+        cJSON_SetNumberValue(p0, p0->valuedouble + 2);
+        for (int k = 1; k < cJSON_GetArraySize(offs); k++) {
+            cJSON *o = cJSON_GetArrayItem(offs, k);
+            cJSON_SetNumberValue(o, o->valuedouble + 2);
+        }
+        if (nrows) cJSON_SetNumberValue(nrows, nrows->valuedouble + 2);
+    }
     char *s = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     return s;
@@ -347,7 +358,7 @@ static int test_verify_wrong_engram_prime(void) {
     const char *bad = tmp_path("engram-bad.ingot");
     rewrite_spec sp = {.meta_fn = bump_prime};
     if (rewrite(good, bad, &sp)) return 1;
-    return verify_expect_problem(bad, "prime");
+    return verify_expect_problem(bad, "recomputed");
 }
 
 static int test_verify_reference_logits_hf(void) {
