@@ -262,6 +262,11 @@ static int test_tokenizer_ids_llama3(void) {
 //     e 283, ll 315, o 293.
 //   "é" → "▁é": é is not in the vocab → its UTF-8 bytes C3 A9 as <0xC3> 198,
 //     <0xA9> 172 (no merge touches byte tokens) → 305 198 172.
+//   "Hi there" → "▁Hi" | "▁there". "▁Hi": no merge pairs ▁, H, i → 305 274
+//     287. "▁there": (h,e)#0, (▁,t)#1, (▁t,he)#3, (r,e)#4, (▁the,re)#146 →
+//     ▁there 452.
+//   "<s>Hi there": the segment after <s> (1) does not start the text, so no
+//     ▁ is prepended: "Hi" | "▁there" → 1 274 287 452.
 static int test_tokenizer_ids_metaspace_byte_fallback(void) {
     SKIP_WITHOUT_FIXTURES(fx);
     ingot_err err = {0};
@@ -270,6 +275,8 @@ static int test_tokenizer_ids_metaspace_byte_fallback(void) {
     CHECK(tok);
     EXPECT_IDS(tok, "Hello", 305, 274, 283, 315, 293);
     EXPECT_IDS(tok, "\xc3\xa9", 305, 198, 172);
+    EXPECT_IDS(tok, "Hi there", 305, 274, 287, 452);
+    EXPECT_IDS(tok, "<s>Hi there", 1, 274, 287, 452);
     const int32_t ids[] = {305, 198, 172};
     if (expect_decode(tok, ids, 3, false, "\xc3\xa9")) return 1;
     const int32_t half[] = {305, 198}; // a lone lead byte decodes to U+FFFD
