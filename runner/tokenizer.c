@@ -151,7 +151,7 @@ static ingot_status encode_segment(enc_ctx *c, const char *s, size_t n, bool fir
 static bool is_word_char(int32_t cp) {
     if (cp < 0x80) return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || cp == '_';
     const utf8proc_category_t k = utf8proc_category(cp);
-    return k <= UTF8PROC_CATEGORY_NO || k == UTF8PROC_CATEGORY_PC; // letters, marks, numbers
+    return (k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_NO) || k == UTF8PROC_CATEGORY_PC; // L*, M*, N*, Pc
 }
 
 static int32_t cp_before(const char *s, size_t at) {

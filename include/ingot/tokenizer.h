@@ -119,7 +119,8 @@ size_t ingot_tokenizer_encode_bound(const ingot_tokenizer *tok, size_t n);
 // @return INGOT_OK; INGOT_E_ARG (NULL pointers); INGOT_E_FORMAT (text is
 //   not valid UTF-8, or a word has no unknown token to fall back on where
 //   the model needs one); INGOT_E_LIMIT (ids_cap too small: *n_ids then
-//   holds the count needed); INGOT_E_NOMEM.
+//   holds the count needed; or, with *n_ids 0, a split regex exceeded its
+//   backtracking limit); INGOT_E_NOMEM.
 ingot_status ingot_tokenizer_encode(const ingot_tokenizer *tok, const char *text, size_t n, bool add_special,
                                     int32_t *ids, size_t ids_cap, size_t *n_ids, ingot_err *err);
 
