@@ -45,7 +45,7 @@ typedef struct insp {
     const char *path;
     const char *kind;         // "ingot", "safetensors file", …
     uint32_t version;         // .ingot format version, 0 otherwise
-    char arch[128], model_type[64];
+    char arch[128], model_type[64], preset[64];
     int64_t n_layer, n_expert, n_expert_used; // -1 when unknown / 0 experts for dense
     insp_tensor *t;
     size_t n;
@@ -116,6 +116,8 @@ static void facts_from_metadata(insp *s, const char *json, size_t n) {
     const cJSON *moe = cJSON_GetObjectItemCaseSensitive(hp, "moe");
     s->n_expert = cJSON_IsObject(moe) ? json_int(moe, "n_expert") : 0;
     s->n_expert_used = cJSON_IsObject(moe) ? json_int(moe, "n_expert_used") : 0;
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(root, "quantization");
+    copy_str(s->preset, sizeof s->preset, cJSON_GetObjectItemCaseSensitive(q, "preset"));
     cJSON_Delete(root);
 }
 
@@ -232,6 +234,7 @@ static void print_text(const insp *s, const insp_totals *T, bool all) {
     else printf("%-14s %s\n", "kind:", s->kind);
     printf("%-14s %s%s%s%s\n", "architecture:", s->arch[0] ? s->arch : "unknown", s->model_type[0] ? " (" : "",
            s->model_type, s->model_type[0] ? ")" : "");
+    if (s->preset[0]) printf("%-14s %s\n", "quantization:", s->preset);
     print_count("layers:", s->n_layer);
     if (s->n_expert > 0) printf("%-14s %lld (%lld per token)\n", "experts:", (long long)s->n_expert,
                                 (long long)s->n_expert_used);
@@ -256,7 +259,7 @@ static void print_text(const insp *s, const insp_totals *T, bool all) {
             printf("  %-14s @%-12llu %12s\n", s->region_labels[r], (unsigned long long)R->off,
                    ingot_cli_fmt_bytes(R->size, a, sizeof a));
         }
-        printf("blobs:\n");
+        printf("blobs:%s\n", ingot_container_n_blobs(s->c) ? "" : "         none");
         for (size_t i = 0; i < ingot_container_n_blobs(s->c); i++) {
             const char *name;
             size_t n;
@@ -324,6 +327,7 @@ static int print_json(const insp *s, const insp_totals *T, bool all) {
     if (s->version) cJSON_AddNumberToObject(o, "format_version", s->version);
     cJSON_AddStringToObject(o, "arch", s->arch);
     if (s->model_type[0]) cJSON_AddStringToObject(o, "model_type", s->model_type);
+    if (s->preset[0]) cJSON_AddStringToObject(o, "quantization", s->preset);
     cJSON_AddNumberToObject(o, "n_layer", (double)s->n_layer);
     cJSON_AddNumberToObject(o, "n_expert", (double)s->n_expert);
     cJSON_AddNumberToObject(o, "n_expert_used", (double)s->n_expert_used);
