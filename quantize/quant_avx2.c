@@ -440,7 +440,22 @@ AVX2 static void k45_levels32(int nmax, const float *x, float dl, float dm, uint
     _mm256_storeu_si256((__m256i *)L, pack32_i8(q[0], q[1], q[2], q[3]));
 }
 
-static const ingot_k45_kernels k_k45_avx2 = {kquant_weights, affine_search32, k45_levels32};
+AVX2 static float k45_error32(int nmax, const float *x, const float *w, float dl, float dm) {
+    const __m256 vdl = _mm256_set1_ps(dl), vdm = _mm256_set1_ps(dm);
+    const __m256 vmax = _mm256_set1_ps((float)nmax), zero = _mm256_setzero_ps();
+    __m256 e[4];
+    for (int k = 0; k < 4; k++) {
+        const __m256 vx = _mm256_loadu_ps(x + 8 * k);
+        const __m256 q = dl != 0.0f ? _mm256_min_ps(vmax, _mm256_max_ps(zero, round_even(_mm256_div_ps(
+                                                                   _mm256_add_ps(vx, vdm), vdl))))
+                                    : zero;
+        const __m256 diff = _mm256_sub_ps(_mm256_sub_ps(_mm256_mul_ps(vdl, q), vdm), vx);
+        e[k] = _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(w + 8 * k), diff), diff);
+    }
+    return sum32(e[0], e[1], e[2], e[3]);
+}
+
+static const ingot_k45_kernels k_k45_avx2 = {kquant_weights, affine_search32, k45_levels32, k45_error32};
 
 AVX2 static void q4_k_quantize_row(const float *x, void *y, int64_t n, const float *imatrix) {
     ingot_q4_k_quantize_row_with(x, y, n, imatrix, &k_k45_avx2);

@@ -198,7 +198,22 @@ AVX512 static void k45_levels32(int nmax, const float *x, float dl, float dm, ui
     store_levels(L, _mm512_min_ps(vmax, _mm512_max_ps(zero, t0)), _mm512_min_ps(vmax, _mm512_max_ps(zero, t1)));
 }
 
-static const ingot_k45_kernels k_k45_avx512 = {kquant_weights, affine_search32, k45_levels32};
+AVX512 static float k45_error32(int nmax, const float *x, const float *w, float dl, float dm) {
+    const __m512 vdl = _mm512_set1_ps(dl), vdm = _mm512_set1_ps(dm);
+    const __m512 vmax = _mm512_set1_ps((float)nmax), zero = _mm512_setzero_ps();
+    __m512 e[2];
+    for (int k = 0; k < 2; k++) {
+        const __m512 vx = _mm512_loadu_ps(x + 16 * k);
+        const __m512 q = dl != 0.0f ? _mm512_min_ps(vmax, _mm512_max_ps(zero, round_even(_mm512_div_ps(
+                                                                   _mm512_add_ps(vx, vdm), vdl))))
+                                    : zero;
+        const __m512 diff = _mm512_sub_ps(_mm512_sub_ps(_mm512_mul_ps(vdl, q), vdm), vx);
+        e[k] = _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(w + 16 * k), diff), diff);
+    }
+    return sum32(e[0], e[1]);
+}
+
+static const ingot_k45_kernels k_k45_avx512 = {kquant_weights, affine_search32, k45_levels32, k45_error32};
 
 AVX512 static void q4_k_quantize_row(const float *x, void *y, int64_t n, const float *imatrix) {
     ingot_q4_k_quantize_row_with(x, y, n, imatrix, &k_k45_avx512);

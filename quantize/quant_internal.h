@@ -232,11 +232,15 @@ typedef struct ingot_k45_kernels {
                     float rdelta);
     // Final levels of 32 values: L = clamp(nearest((x + dm) / dl), 0, nmax).
     void (*levels)(int nmax, const float *x, float dl, float dm, uint8_t *L);
+    // Weighted squared error of 32 values decoded as dl·L − dm with those
+    // levels (ingot_sum32 of w·diff·diff).
+    float (*error32)(int nmax, const float *x, const float *w, float dl, float dm);
 } ingot_k45_kernels;
 void ingot_kquant_weights_ref(const float *x, const float *im, float *w);
 float ingot_affine_search32_ref(int nmax, const float *x, const float *w, uint8_t *L, float *m_out, int nstep,
                                 float rmin, float rdelta);
 void ingot_k45_levels32_ref(int nmax, const float *x, float dl, float dm, uint8_t *L);
+float ingot_k45_error32_ref(int nmax, const float *x, const float *w, float dl, float dm);
 // k NULL: round-to-nearest baseline.
 void ingot_q4_k_quantize_row_with(const float *x, void *y, int64_t n, const float *imatrix,
                                   const ingot_k45_kernels *k);

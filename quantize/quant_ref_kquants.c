@@ -108,8 +108,9 @@ void ingot_k45_levels32_ref(int nmax, const float *x, float dl, float dm, uint8_
     }
 }
 
+float ingot_k45_error32_ref(int nmax, const float *x, const float *w, float dl, float dm);
 static const ingot_k45_kernels k_k45_ref = {ingot_kquant_weights_ref, ingot_affine_search32_ref,
-                                            ingot_k45_levels32_ref};
+                                            ingot_k45_levels32_ref, ingot_k45_error32_ref};
 
 // Round-to-nearest baseline: s = (max − min) / nmax, m = −min.
 static float affine_rtn(int n, int nmax, const float *x, uint8_t *L, float *m_out) {
@@ -205,6 +206,38 @@ static void k4_set_scale_min(uint8_t *q, int j, int ls, int lm) {
     }
 }
 
+// Weighted error of 32 values decoded with dl·L − dm, L re-rounded.
+float ingot_k45_error32_ref(int nmax, const float *x, const float *w, float dl, float dm) {
+    float e[32];
+    for (int l = 0; l < 32; l++) {
+        int q = dl != 0.0f ? ingot_nearest_int((x[l] + dm) / dl) : 0;
+        q = q < 0 ? 0 : q > nmax ? nmax : q;
+        const float diff = dl * (float)q - dm - x[l];
+        e[l] = w[l] * diff * diff;
+    }
+    return ingot_sum32(e);
+}
+
+// The 6-bit scale and min were rounded independently; try their neighbours
+// (±1 each) against the true weighted error with the f16 super-scales.
+static void k45_refine(const ingot_k45_kernels *k, int nmax, const float *x, const float *w, float d, float dmin,
+                       int *ls, int *lm) {
+    int bs = *ls, bm = *lm;
+    float best = k->error32(nmax, x, w, d * (float)bs, dmin * (float)bm);
+    for (int a = *ls - 1; a <= *ls + 1; a++)
+        for (int b = *lm - 1; b <= *lm + 1; b++) {
+            if (a < 0 || a > 63 || b < 0 || b > 63 || (a != *ls) == (b != *lm)) continue;
+            const float e = k->error32(nmax, x, w, d * (float)a, dmin * (float)b);
+            if (e < best) {
+                best = e;
+                bs = a;
+                bm = b;
+            }
+        }
+    *ls = bs;
+    *lm = bm;
+}
+
 // Shared by Q4_K (nmax 15) and Q5_K (nmax 31): fills d, dmin, scales and
 // the final levels L[256]. `k` NULL: round-to-nearest baseline.
 static void k45_block(const float *x, const float *im, int nmax, const ingot_k45_kernels *k, uint16_t *d_out,
@@ -222,15 +255,16 @@ static void k45_block(const float *x, const float *im, int nmax, const ingot_k45
     const float inv_sc = max_sc > 0.0f ? 63.0f / max_sc : 0.0f;
     const float inv_mn = max_mn > 0.0f ? 63.0f / max_mn : 0.0f;
     memset(scales, 0, 12);
+    *d_out = ingot_f2h(max_sc / 63.0f);
+    *dmin_out = ingot_f2h(max_mn / 63.0f);
+    const float d = ingot_h2f(*d_out), dmin = ingot_h2f(*dmin_out);
     for (int j = 0; j < 8; j++) {
         int ls = ingot_nearest_int(inv_sc * sc[j]), lm = ingot_nearest_int(inv_mn * mn[j]);
         ls = ls < 0 ? 0 : ls > 63 ? 63 : ls;
         lm = lm < 0 ? 0 : lm > 63 ? 63 : lm;
+        if (k) k45_refine(k, nmax, x + 32 * j, w + 32 * j, d, dmin, &ls, &lm);
         k4_set_scale_min(scales, j, ls, lm);
     }
-    *d_out = ingot_f2h(max_sc / 63.0f);
-    *dmin_out = ingot_f2h(max_mn / 63.0f);
-    const float d = ingot_h2f(*d_out), dmin = ingot_h2f(*dmin_out);
     for (int j = 0; j < 8; j++) {
         uint8_t s6, m6;
         ingot_k4_scale_min(j, scales, &s6, &m6);
