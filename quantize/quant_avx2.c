@@ -712,12 +712,11 @@ AVX2 static void q3_k_vec_dot(int64_t n, float *s, const void *vx, const void *v
     const ingot_block_q8_k *y = vy;
     float sum = 0.0f;
     for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
-        int sc[16];
-        int32_t offs = 0;
-        for (int j = 0; j < 16; j++) {
-            sc[j] = ingot_q3_k_scale(x[i].scales, j);
-            offs += sc[j] * y[i].bsums[j];
-        }
+        int8_t sc[16];
+        ingot_q3_k_unpack(x[i].scales, sc);
+        const __m256i mprod = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc)),
+                                                _mm256_loadu_si256((const __m256i *)y[i].bsums));
+        const int32_t offs = hsum_epi32(mprod);
         __m256i acc = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++)
             for (int k = 0; k < 4; k++) {

@@ -175,6 +175,24 @@ static inline int ingot_q3_k_scale(const uint8_t *s, int j) {
     return (lo | (hi << 4)) - 32;
 }
 
+// All 16 Q3_K scales at once (same values as ingot_q3_k_scale): with words
+// a = s[0..3], b = s[4..7], c = s[8..11], scales 0-3 / 4-7 / 8-11 / 12-15
+// take the low nibbles of a / b, the high nibbles of a / b, and 2 bits of c
+// at shifts 0 / 2 / 4 / 6.
+static inline void ingot_q3_k_unpack(const uint8_t *s, int8_t *sc) {
+    uint32_t a, b, c, v[4];
+    memcpy(&a, s, 4);
+    memcpy(&b, s + 4, 4);
+    memcpy(&c, s + 8, 4);
+    v[0] = (a & 0x0f0f0f0fu) | ((c & 0x03030303u) << 4);
+    v[1] = (b & 0x0f0f0f0fu) | (((c >> 2) & 0x03030303u) << 4);
+    v[2] = ((a >> 4) & 0x0f0f0f0fu) | (((c >> 4) & 0x03030303u) << 4);
+    v[3] = ((b >> 4) & 0x0f0f0f0fu) | (((c >> 6) & 0x03030303u) << 4);
+    uint8_t u[16];
+    memcpy(u, v, 16);
+    for (int j = 0; j < 16; j++) sc[j] = (int8_t)(u[j] - 32);
+}
+
 // Sum of 16 floats: lanes l and l + 8, then halving (8 → 4 → 2 → 1).
 static inline float ingot_sum16(const float *p) {
     float a[8];

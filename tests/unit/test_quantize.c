@@ -164,6 +164,9 @@ static int test_quantize_ggml_layout(void) {
             CHECK_EQ_INT(sc[j], s6);
             CHECK_EQ_INT(m[j], m6);
         }
+        int8_t s3[16];
+        ingot_q3_k_unpack(s12, s3);
+        for (int j = 0; j < 16; j++) CHECK_EQ_INT(s3[j], ingot_q3_k_scale(s12, j));
     }
     return 0;
 }
