@@ -106,7 +106,7 @@ ingot_status ingot_quantize_rows(ingot_dtype dtype, const float *src, int64_t n_
                                  ingot_err *err) {
     INGOT_FAIL_IF(n_rows < 0 || n_cols < 0, err, INGOT_E_ARG, "negative shape [%lld, %lld]", (long long)n_rows,
                   (long long)n_cols);
-    INGOT_FAIL_IF((!src || !dst) && n_rows * n_cols > 0, err, INGOT_E_ARG, "source or destination is NULL");
+    INGOT_FAIL_IF((!src || !dst) && n_rows > 0 && n_cols > 0, err, INGOT_E_ARG, "source or destination is NULL");
     const ingot_dtype_traits *dt = ingot_dtype_get(dtype);
     INGOT_FAIL_IF(!dt, err, INGOT_E_ARG, "dtype id %d is out of range", (int)dtype);
     const bool b128 = dtype == INGOT_DTYPE_F8_E4M3_B128;

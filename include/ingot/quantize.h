@@ -2,12 +2,25 @@
 // kernels with AVX2 / AVX-512 twins chosen at run time, and the per-tensor
 // type policy used by convert.
 //
+// Block layouts, bits per weight and the quantizer algorithms are described
+// in docs/TYPES.md.
+//
 // Call sequence (kernels):
 //   1. t = ingot_quant_get(INGOT_DTYPE_Q4_K)
 //   2. t->quantize_row(x, dst, n, imatrix)   (n a multiple of t->blck)
 //   3. t->dequantize_row(src, y, n)
 //   4. activations: quantize the f32 row to t->vec_dot_type with that type's
 //      quantize_row, then t->vec_dot(n, &s, weight_row, act_row)
+// or, for whole matrices, ingot_quantize_rows (threads, input checks).
+//
+// Kernel contracts: kernels never fail and never allocate; n must be a
+// multiple of blck (asserted only); input values must be finite (only
+// ingot_quantize_rows checks); rows must start at an even address (a
+// multiple of 4 for q8_k). The dispatched kernels give the same bytes as
+// the _ref ones for quantize_row and dequantize_row; vec_dot agrees within
+// float rounding. imatrix (per-column importance, e.g. mean squared
+// activation) weights the error of the searched types (q2_k … q6_k,
+// iq4_nl) and is ignored by the closed-form ones.
 #ifndef INGOT_QUANTIZE_H
 #define INGOT_QUANTIZE_H
 
@@ -44,8 +57,10 @@ typedef struct ingot_quant_traits {
     ingot_dtype vec_dot_type;               // activation format vec_dot expects (F32, Q8_0 or Q8_K)
 } ingot_quant_traits;
 
-// Traits for a row type (F32, F16, BF16, Q*, IQ4_NL, Q8_K, F8_E4M3_R32);
-// NULL for types with no row kernels (integers, F8_E4M3_B128 — see below).
+// Traits for a row type (F32, F16, BF16, Q*, IQ4_NL, Q8_K, F8_E4M3_R32) at
+// the dispatch level in effect; NULL for types with no row kernels
+// (integers, F8_E4M3_B128 — see below). The table is static: the pointer
+// stays valid for the life of the process. Thread-safe.
 const ingot_quant_traits *ingot_quant_get(ingot_dtype t);
 
 typedef enum ingot_simd_level {
@@ -60,9 +75,15 @@ ingot_simd_level ingot_simd_detect(void);
 ingot_simd_level ingot_simd_set(ingot_simd_level level);
 ingot_simd_level ingot_simd_get(void);
 
-// Quantize a [n_rows, n_cols] f32 matrix to `dtype`, rows split across `pool`
-// (NULL: serial). Byte-identical for any thread count. dst_cap must hold
-// ingot_dtype_tensor_bytes. imatrix: [n_cols] or NULL.
+// Quantize a [n_rows, n_cols] f32 matrix to `dtype` (any type with
+// traits, or F8_E4M3_B128), rows split across `pool` (NULL: serial).
+// Byte-identical for any thread count. dst: dst_cap bytes, at least
+// ingot_dtype_tensor_bytes of the shape. imatrix: [n_cols] or NULL.
+// @return INGOT_OK; INGOT_E_FORMAT when n_cols is not a multiple of the
+// block size or an input value is not finite (the message names row and
+// column; dst is then partly written); INGOT_E_ARG for a bad dtype id,
+// negative shape, NULL buffers or dst_cap too small; INGOT_E_UNSUPPORTED
+// for a dtype without a quantizer (integers); INGOT_E_LIMIT on size overflow.
 ingot_status ingot_quantize_rows(ingot_dtype dtype, const float *src, int64_t n_rows, int64_t n_cols,
                                  const float *imatrix, void *dst, size_t dst_cap, ingot_pool *pool,
                                  ingot_err *err);
