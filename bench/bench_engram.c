@@ -31,10 +31,10 @@
 // ---- model shape ----------------------------------------------------------------
 
 enum {
-    D = 512, N_LAYER = 4, N_HEAD = 8, N_KV = 4, HEAD_DIM = 64, N_EXP = 4, N_EXP_USED = 2, FF_EXP = 768,
+    D = 512, N_LAYER = 8, N_HEAD = 8, N_KV = 4, HEAD_DIM = 64, N_EXP = 4, N_EXP_USED = 2, FF_EXP = 768,
     VOCAB = 4096, ENGRAM_LAYER = 2, E_HEADS = 4, E_DH = 32, E_N = 3,
 };
-static const uint64_t E_BASE = 420000; // per-order base table size
+static const uint64_t E_BASE = 800000; // per-order base table size
 
 static double now_s(void) {
     struct timespec ts;

@@ -7,6 +7,7 @@
 // Norm weights, biases and conv taps (small) are decoded to f32 at open.
 #include <cjson/cJSON.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -18,9 +19,13 @@
 #include "runner_internal.h"
 
 // The prefetch helper: a ring of row addresses that one background thread
-// advises (MADV_WILLNEED) and touches, so the faults of first access and any
-// disk reads happen off the decoding thread. Advisory: a full ring drops.
+// advises (MADV_WILLNEED) and touches, so disk reads and the faults of first
+// access happen off the decoding thread. A bitmap per table remembers the
+// pages already touched (mapped in this process), so in the steady state a
+// token costs neither a syscall nor a queue entry. Advisory throughout: a
+// full ring drops, a page reclaimed later simply faults again on use.
 #define PF_CAP 4096
+#define PF_BATCH 64
 
 typedef struct pf_ring {
     pthread_t th;
@@ -28,9 +33,11 @@ typedef struct pf_ring {
     pthread_cond_t cv;
     const uint8_t *addr[PF_CAP];
     uint32_t len[PF_CAP];
+    uint8_t layer[PF_CAP];
     size_t head, tail;          // head: next to take; tail: next free (mod PF_CAP)
     bool stop;
     bool running;               // thread started
+    struct ingot_engram_model *m;
 } pf_ring;
 
 struct ingot_engram_model {
@@ -43,33 +50,74 @@ struct ingot_engram_model {
     float *vec;                                     // decoded small vectors
     size_t vec_used, vec_cap;                       // floats
     uint64_t row_bytes[INGOT_ENGRAM_MAX_LAYERS];    // bytes of one table row
+    _Atomic uint64_t *touched[INGOT_ENGRAM_MAX_LAYERS]; // bit per table page: touched by the helper
+    uintptr_t page0[INGOT_ENGRAM_MAX_LAYERS];       // first page of each table
+    uintptr_t page_size;
     bool disabled;
     pf_ring pf;
 };
 
 // ---- prefetch helper -------------------------------------------------------------
 
+static bool page_touched(const ingot_engram_model *m, uint32_t li, uintptr_t pg) {
+    const uint64_t k = (pg - m->page0[li]) / m->page_size;
+    return atomic_load_explicit(&m->touched[li][k / 64], memory_order_relaxed) >> (k % 64) & 1;
+}
+
+static void page_mark(ingot_engram_model *m, uint32_t li, uintptr_t pg) {
+    const uint64_t k = (pg - m->page0[li]) / m->page_size;
+    atomic_fetch_or_explicit(&m->touched[li][k / 64], 1ull << (k % 64), memory_order_relaxed);
+}
+
+// First and one-past-last page of [a, a + n).
+static void page_span(const ingot_engram_model *m, const uint8_t *a, uint32_t n, uintptr_t *lo, uintptr_t *hi) {
+    *lo = (uintptr_t)a & ~(m->page_size - 1);
+    *hi = ((uintptr_t)a + n + m->page_size - 1) & ~(m->page_size - 1);
+}
+
+// Advise every row of the batch first (the reads proceed in parallel), then
+// touch each page so it is mapped before the decoding thread needs it.
+static void pf_batch(ingot_engram_model *m, const uint8_t *const *addr, const uint32_t *len, const uint8_t *layer,
+                     size_t n) {
+    volatile uint8_t sink = 0;
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t lo, hi;
+        page_span(m, addr[i], len[i], &lo, &hi);
+        madvise((void *)lo, hi - lo, MADV_WILLNEED); // advisory: failure changes nothing
+    }
+    for (size_t i = 0; i < n; i++) {
+        uintptr_t lo, hi;
+        page_span(m, addr[i], len[i], &lo, &hi);
+        for (uintptr_t pg = lo; pg < hi; pg += m->page_size) {
+            sink ^= *(const volatile uint8_t *)(pg > (uintptr_t)addr[i] ? pg : (uintptr_t)addr[i]);
+            page_mark(m, layer[i], pg);
+        }
+    }
+    (void)sink;
+}
+
 static void *pf_main(void *arg) {
     pf_ring *q = arg;
-    const uintptr_t ps = (uintptr_t)sysconf(_SC_PAGESIZE);
-    volatile uint8_t sink = 0;
+    const uint8_t *addr[PF_BATCH];
+    uint32_t len[PF_BATCH];
+    uint8_t layer[PF_BATCH];
     pthread_mutex_lock(&q->mu);
     while (!q->stop) {
         if (q->head == q->tail) {
             pthread_cond_wait(&q->cv, &q->mu);
             continue;
         }
-        const uint8_t *a = q->addr[q->head % PF_CAP];
-        const uint32_t n = q->len[q->head % PF_CAP];
-        q->head++;
+        size_t n = 0;
+        for (; n < PF_BATCH && q->head != q->tail; n++, q->head++) {
+            addr[n] = q->addr[q->head % PF_CAP];
+            len[n] = q->len[q->head % PF_CAP];
+            layer[n] = q->layer[q->head % PF_CAP];
+        }
         pthread_mutex_unlock(&q->mu);
-        const uintptr_t lo = (uintptr_t)a & ~(ps - 1), hi = ((uintptr_t)a + n + ps - 1) & ~(ps - 1);
-        madvise((void *)lo, hi - lo, MADV_WILLNEED); // advisory
-        for (uintptr_t pg = lo; pg < hi; pg += ps) sink ^= *(const volatile uint8_t *)(pg > (uintptr_t)a ? pg : (uintptr_t)a);
+        pf_batch(q->m, addr, len, layer, n);
         pthread_mutex_lock(&q->mu);
     }
     pthread_mutex_unlock(&q->mu);
-    (void)sink;
     return NULL;
 }
 
@@ -103,7 +151,8 @@ typedef struct pf_visit {
     uint32_t li;
 } pf_visit;
 
-// Queue one token's rows of one layer (called with the ring locked).
+// Queue one token's rows of one layer whose pages are not known to be
+// mapped yet (called with the ring locked).
 static void pf_enqueue(void *ctx, int i, const uint64_t *rows) {
     (void)i;
     const pf_visit *v = ctx;
@@ -113,8 +162,15 @@ static void pf_enqueue(void *ctx, int i, const uint64_t *rows) {
     for (uint32_t j = 0; j < ingot_engram_n_cols(&m->p); j++) {
         if (m->pf.tail - m->pf.head >= PF_CAP) return;
         if (rows[j] >= w->table_rows) continue;
-        m->pf.addr[m->pf.tail % PF_CAP] = w->table + rows[j] * rb;
+        const uint8_t *a = w->table + rows[j] * rb;
+        uintptr_t lo, hi;
+        page_span(m, a, (uint32_t)rb, &lo, &hi);
+        bool all = true;
+        for (uintptr_t pg = lo; all && pg < hi; pg += m->page_size) all = page_touched(m, v->li, pg);
+        if (all) continue;
+        m->pf.addr[m->pf.tail % PF_CAP] = a;
         m->pf.len[m->pf.tail % PF_CAP] = (uint32_t)rb;
+        m->pf.layer[m->pf.tail % PF_CAP] = (uint8_t)v->li;
         m->pf.tail++;
     }
 }
@@ -259,6 +315,8 @@ static ingot_status load_lookup(ingot_engram_model *m, ingot_err *err) {
 static ingot_status open_all(ingot_engram_model *m, ingot_err *err) {
     INGOT_FORWARD_IF_ERROR(load_lookup(m, err));
     const ingot_engram_params *p = &m->p;
+    const long ps = sysconf(_SC_PAGESIZE);
+    m->page_size = ps > 0 ? (uintptr_t)ps : 4096;
     // value bias + per stream (key bias, 3 norms) + conv taps, per layer
     const size_t per_layer = p->d_model + (size_t)p->hc_mult * p->d_model * (4 + p->kernel_size);
     m->vec_cap = per_layer * p->n_layers;
@@ -267,6 +325,14 @@ static ingot_status open_all(ingot_engram_model *m, ingot_err *err) {
     for (uint32_t li = 0; li < p->n_layers; li++) {
         INGOT_FORWARD_IF_ERROR(bind_layer(m, li, err));
         INGOT_FORWARD_IF_ERROR(ingot_dtype_row_bytes(m->w[li].table_dtype, p->d_h, &m->row_bytes[li], err));
+        // Page bitmap of the table for the prefetch helper.
+        m->page0[li] = (uintptr_t)m->w[li].table & ~(m->page_size - 1);
+        const uint64_t end = (uintptr_t)m->w[li].table + m->row_bytes[li] * m->w[li].table_rows;
+        const uint64_t n_pages = (end - m->page0[li] + m->page_size - 1) / m->page_size;
+        m->touched[li] = ingot_calloc(n_pages / 64 + 1, sizeof *m->touched[li]);
+        INGOT_FAIL_IF(!m->touched[li], err, INGOT_E_NOMEM, "engram: out of memory for the page map");
+        // Rows are read at random: no readahead around a faulting row.
+        madvise((void *)m->page0[li], n_pages * m->page_size, MADV_RANDOM); // advisory
         INGOT_FORWARD_IF_ERROR(ingot_engram_state_create(p, &m->st[li], err));
         INGOT_FORWARD_IF_ERROR(ingot_engram_state_create(p, &m->peek[li], err));
     }
@@ -286,6 +352,7 @@ ingot_status ingot_engram_model_open(const ingot_container *c, ingot_engram_mode
         ingot_engram_model_free(m);
         return st;
     }
+    m->pf.m = m;
     pf_start(&m->pf); // without the helper, prefetches run on the caller
     *out = m;
     return INGOT_OK;
@@ -297,6 +364,7 @@ void ingot_engram_model_free(ingot_engram_model *m) {
     for (uint32_t i = 0; i < INGOT_ENGRAM_MAX_LAYERS; i++) {
         ingot_engram_state_free(m->st[i]);
         ingot_engram_state_free(m->peek[i]);
+        ingot_free((void *)m->touched[i]);
     }
     ingot_free(m->lookup);
     ingot_free(m->vec);
@@ -360,11 +428,12 @@ void ingot_engram_model_prefetch(ingot_engram_model *m, const int32_t *tokens, i
         return;
     }
     pthread_mutex_lock(&m->pf.mu);
+    const size_t tail0 = m->pf.tail;
     for (uint32_t li = 0; li < m->p.n_layers; li++) {
         pf_visit v = {m, li};
         ingot_engram_state_rows_ahead(m->st[li], &m->p, &m->p.layers[li], m->lookup, tokens, n, pf_enqueue, &v);
     }
-    pthread_cond_signal(&m->pf.cv);
+    if (m->pf.tail != tail0) pthread_cond_signal(&m->pf.cv); // steady state: every page mapped, no wake-up
     pthread_mutex_unlock(&m->pf.mu);
 }
 
