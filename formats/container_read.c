@@ -11,6 +11,11 @@
 #include "container_internal.h"
 
 #define CONTAINER_MAGIC 0x52544e49u // "INTR"
+// Lookup is a binary search over every FENCE-th name (a small table that
+// stays in cache across lookups), then over one block of FENCE names, which
+// lie next to each other in the string table (sorted order). Still
+// O(log n), with a handful of cache misses instead of one per step.
+#define FENCE 64
 
 typedef struct reader_blob {
     const char *name;
@@ -29,7 +34,8 @@ struct ingot_container {
     ingot_region_info *regions; // [n_regions]
     reader_blob *blobs;         // [n_blobs]
     const uint8_t *sorted;      // n_tensors little-endian u32 in the mapping
-    const char **by_name;       // [n_tensors] names in sorted order (contiguous for the search)
+    const char **by_name;       // [n_tensors] names in sorted order
+    const char **fences;        // [ceil(n_tensors / FENCE)] every FENCE-th entry of by_name
     const char *meta;           // NUL-terminated in the mapping
 };
 
@@ -327,7 +333,8 @@ static ingot_status check_sorted(ingot_container *c, ingot_err *err) {
     const ingot_ct_disk_header *h = &c->hdr;
     c->sorted = c->base + h->sorted_off;
     c->by_name = ingot_calloc(h->n_tensors, sizeof *c->by_name);
-    if (!c->by_name) return ingot_ct_fail(err, INGOT_E_NOMEM, c->path, NULL, -1, "out of memory");
+    c->fences = ingot_calloc((h->n_tensors + FENCE - 1) / FENCE, sizeof *c->fences);
+    if (!c->by_name || !c->fences) return ingot_ct_fail(err, INGOT_E_NOMEM, c->path, NULL, -1, "out of memory");
     const char *prev = NULL;
     for (uint32_t i = 0; i < h->n_tensors; i++) {
         const uint32_t k = ingot_ct_get_u32(c->sorted + 4ull * i);
@@ -344,6 +351,7 @@ static ingot_status check_sorted(ingot_container *c, ingot_err *err) {
                                  "sorted name table out of order at '%s'", name);
         prev = name;
         c->by_name[i] = name;
+        if (i % FENCE == 0) c->fences[i / FENCE] = name;
     }
     return INGOT_OK;
 }
@@ -434,6 +442,7 @@ void ingot_container_close(ingot_container *c) {
     ingot_free(c->regions);
     ingot_free(c->blobs);
     ingot_free((void *)c->by_name);
+    ingot_free((void *)c->fences);
     ingot_free(c->path);
     c->magic = 0;
     ingot_free(c);
@@ -450,8 +459,20 @@ const ingot_tensor_info *ingot_container_tensor(const ingot_container *c, size_t
 }
 
 int64_t ingot_container_find_tensor(const ingot_container *c, const char *name) {
-    if (!c || !name) return -1;
-    size_t lo = 0, hi = c->hdr.n_tensors;
+    if (!c || !name || c->hdr.n_tensors == 0) return -1;
+    // The last fence not above the name opens the block that may hold it.
+    size_t lo = 0, hi = (c->hdr.n_tensors + FENCE - 1) / FENCE;
+    while (lo < hi) {
+        const size_t mid = lo + (hi - lo) / 2;
+        const int cmp = strcmp(c->fences[mid], name);
+        if (cmp == 0) return ingot_ct_get_u32(c->sorted + 4ull * mid * FENCE);
+        if (cmp < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo == 0) return -1;
+    hi = (lo - 1) * FENCE + FENCE;
+    if (hi > c->hdr.n_tensors) hi = c->hdr.n_tensors;
+    lo = (lo - 1) * FENCE + 1;
     while (lo < hi) {
         const size_t mid = lo + (hi - lo) / 2;
         const int cmp = strcmp(c->by_name[mid], name);
