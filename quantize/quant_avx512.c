@@ -307,41 +307,62 @@ AVX512 static inline __m512i scales2x16(int s0, int s1) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)s0)), _mm256_set1_epi16((short)s1), 1);
 }
 
-// Per 128 values (qs[64j' .. 64j'+63]): low nibbles of the first and second
-// 32 bytes are sub-blocks 4j' and 4j'+2, high nibbles 4j'+1 and 4j'+3.
+// Per 128 values (qs[64h .. 64h+63]): low nibbles of the first and second
+// 32 bytes are sub-blocks 4h and 4h+2, high nibbles 4h+1 and 4h+3. q5_k adds
+// bit j of qh[l] as the 5th bit of sub-block j.
+AVX512 static inline float k45_dot_block(const uint8_t *qs, const uint8_t *qh, const uint8_t *scales, float d,
+                                          float dmin, const ingot_block_q8_k *y) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), one = _mm512_set1_epi8(1);
+    uint8_t sm[16]; // 8 scales then 8 mins
+    ingot_k4_unpack(scales, sm, sm + 8);
+    const __m256i sm16 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)sm));
+    // Mins: Σ m_j (bsums[2j] + bsums[2j+1]) as one madd on [m0 m0 m1 m1 ...].
+    const __m256i mexp = _mm256_permutexvar_epi16(
+        _mm256_setr_epi16(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15), sm16);
+    const __m256i mprod = _mm256_madd_epi16(mexp, _mm256_loadu_si256((const __m256i *)y->bsums));
+    const __m512i sc512 = _mm512_castsi256_si512(sm16);
+    const __m512i hb = qh ? load2x256(qh, qh) : _mm512_setzero_si512();
+    __m512i acc = _mm512_setzero_si512();
+    for (int h = 0; h < 2; h++) {
+        const __m512i q = _mm512_loadu_si512((const void *)(qs + 64 * h));
+        __m512i qlo = _mm512_and_si512(q, m4), qhi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+        if (qh) {
+            const __m512i hlo = _mm512_and_si512(_mm512_srlv_epi16(hb, scales2x16(4 * h, 4 * h + 2)), one);
+            const __m512i hhi = _mm512_and_si512(_mm512_srlv_epi16(hb, scales2x16(4 * h + 1, 4 * h + 3)), one);
+            qlo = _mm512_or_si512(qlo, _mm512_slli_epi16(hlo, 4));
+            qhi = _mm512_or_si512(qhi, _mm512_slli_epi16(hhi, 4));
+        }
+        const int8_t *qy = y->qs + 128 * h;
+        const __m512i plo = _mm512_maddubs_epi16(qlo, load2x256(qy, qy + 64));
+        const __m512i phi = _mm512_maddubs_epi16(qhi, load2x256(qy + 32, qy + 96));
+        const __m512i slo = _mm512_permutexvar_epi16(scales2x16(4 * h, 4 * h + 2), sc512);
+        const __m512i shi = _mm512_permutexvar_epi16(scales2x16(4 * h + 1, 4 * h + 3), sc512);
+        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(plo, slo));
+        acc = _mm512_add_epi32(acc, _mm512_madd_epi16(phi, shi));
+    }
+    const int32_t sumi = _mm512_reduce_add_epi32(acc);
+    __m128i ms = _mm_add_epi32(_mm256_castsi256_si128(mprod), _mm256_extracti128_si256(mprod, 1));
+    ms = _mm_add_epi32(ms, _mm_shuffle_epi32(ms, 0x4e));
+    ms = _mm_add_epi32(ms, _mm_shuffle_epi32(ms, 0xb1));
+    const int32_t summ = _mm_cvtsi128_si32(ms);
+    return y->d * (d * (float)sumi - dmin * (float)summ);
+}
+
 AVX512 static void q4_k_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
     const ingot_block_q4_k *x = vx;
     const ingot_block_q8_k *y = vy;
-    const __m512i m4 = _mm512_set1_epi8(0x0F);
     float sum = 0.0f;
-    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
-        uint8_t sm[16]; // 8 scales then 8 mins
-        ingot_k4_unpack(x[i].scales, sm, sm + 8);
-        const __m256i sm16 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)sm));
-        // Mins: Σ m_j (bsums[2j] + bsums[2j+1]) as one madd on [m0 m0 m1 m1 ...].
-        const __m256i mexp = _mm256_permutexvar_epi16(
-            _mm256_setr_epi16(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15), sm16);
-        const __m256i mprod = _mm256_madd_epi16(mexp, _mm256_loadu_si256((const __m256i *)y[i].bsums));
-        const __m512i sc512 = _mm512_castsi256_si512(sm16);
-        __m512i acc = _mm512_setzero_si512();
-        for (int h = 0; h < 2; h++) {
-            const __m512i q = _mm512_loadu_si512((const void *)(x[i].qs + 64 * h));
-            const int8_t *qy = y[i].qs + 128 * h;
-            const __m512i ylo = load2x256(qy, qy + 64), yhi = load2x256(qy + 32, qy + 96);
-            const __m512i plo = _mm512_maddubs_epi16(_mm512_and_si512(q, m4), ylo);
-            const __m512i phi = _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q, 4), m4), yhi);
-            const __m512i slo = _mm512_permutexvar_epi16(scales2x16(4 * h, 4 * h + 2), sc512);
-            const __m512i shi = _mm512_permutexvar_epi16(scales2x16(4 * h + 1, 4 * h + 3), sc512);
-            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(plo, slo));
-            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(phi, shi));
-        }
-        const int32_t sumi = _mm512_reduce_add_epi32(acc);
-        __m128i ms = _mm_add_epi32(_mm256_castsi256_si128(mprod), _mm256_extracti128_si256(mprod, 1));
-        ms = _mm_add_epi32(ms, _mm_shuffle_epi32(ms, 0x4e));
-        ms = _mm_add_epi32(ms, _mm_shuffle_epi32(ms, 0xb1));
-        const int32_t summ = _mm_cvtsi128_si32(ms);
-        sum += y[i].d * (h2f(x[i].d) * (float)sumi - h2f(x[i].dmin) * (float)summ);
-    }
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++)
+        sum += k45_dot_block(x[i].qs, NULL, x[i].scales, h2f(x[i].d), h2f(x[i].dmin), &y[i]);
+    *s = sum;
+}
+
+AVX512 static void q5_k_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    const ingot_block_q5_k *x = vx;
+    const ingot_block_q8_k *y = vy;
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++)
+        sum += k45_dot_block(x[i].qs, x[i].qh, x[i].scales, h2f(x[i].d), h2f(x[i].dmin), &y[i]);
     *s = sum;
 }
 
@@ -441,6 +462,7 @@ void ingot_quant_install_avx512(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_Q4_K].quantize_row = q4_k_quantize_row;
     tab[INGOT_DTYPE_Q5_K].quantize_row = q5_k_quantize_row;
     tab[INGOT_DTYPE_Q4_K].vec_dot = q4_k_vec_dot;
+    tab[INGOT_DTYPE_Q5_K].vec_dot = q5_k_vec_dot;
     tab[INGOT_DTYPE_Q6_K].vec_dot = q6_k_vec_dot;
     tab[INGOT_DTYPE_Q3_K].quantize_row = q3_k_quantize_row;
     tab[INGOT_DTYPE_Q6_K].quantize_row = q6_k_quantize_row;
