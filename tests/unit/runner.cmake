@@ -12,6 +12,6 @@ ingot_add_test_exe(test_runner SOURCES test_runner.c
         runner_tp_qwen3_moe_window runner_tp_deepseek_v2 runner_tp_deepseek_v2_yarn
         runner_tp_qwen_moe_tiny runner_tp_qwen_scale runner_tp_full_mixtral runner_tp_gqa_mixtral
         runner_tp_mixtral_scale runner_tp_deepseek_full runner_tp_deepseek_scale
-        runner_tp_deepseek_v2lite_mla0
+        runner_tp_deepseek_v2lite_mla0 runner_tp_greedy_decode
         runner_kv_cache runner_mla_absorbed runner_q8_0_top1)
 target_include_directories(test_runner PRIVATE ${PROJECT_SOURCE_DIR}/runner)

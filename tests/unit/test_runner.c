@@ -802,6 +802,59 @@ THIRDPARTY(deepseek_full, "atenia/deepseek_full", "reference_deepseek_full.json"
 THIRDPARTY(deepseek_scale, "atenia/deepseek_scale", "reference_deepseek_scale.json")
 THIRDPARTY(deepseek_v2lite_mla0, "atenia/deepseek_v2lite_mla0", "reference_deepseek_v2lite_mla0.json")
 
+// Greedy generation through the KV cache reproduces the references'
+// greedy continuations (EOS not honoured, as the references did not stop)
+// and, for full_mixtral, the logits of every step.
+static int check_greedy(const char *fx, const char *dir, const char *ref, const char *ids_key, const char *gen_key) {
+    char src[512], rpath[700];
+    snprintf(src, sizeof src, "%s/thirdparty/%s", fx, dir);
+    snprintf(rpath, sizeof rpath, "%s/%s", src, ref);
+    cJSON *j = json_load(rpath);
+    CHECK_MSG(j, "cannot read %s", rpath);
+    const cJSON *ids = cJSON_GetObjectItem(j, ids_key), *gen = cJSON_GetObjectItem(j, gen_key);
+    const cJSON *steps = cJSON_GetObjectItem(j, "step_logits");
+    const int n = cJSON_GetArraySize(ids), g = cJSON_GetArraySize(gen);
+    CHECK(n > 0 && g > 0 && n + g <= 64);
+    ingot_err err = {0};
+    const char *path = convert_to_tmp(src, "keep", &err);
+    CHECK_MSG(path, "convert %s: %s", src, err.msg);
+    ingot_model *m = NULL;
+    ingot_state *s = NULL;
+    CHECK_OK(ingot_model_open(path, &m, &err), &err);
+    CHECK_OK(ingot_state_create(m, n + g, n, NULL, &s, &err), &err);
+    int32_t tok[64];
+    for (int i = 0; i < n; i++) tok[i] = cJSON_GetArrayItem(ids, i)->valueint;
+    CHECK_OK(ingot_model_forward(m, s, tok, n, 0, 0, &err), &err);
+    const int V = ingot_model_get_config(m)->n_vocab;
+    for (int i = 0; i < g; i++) {
+        const float *lg = ingot_state_logits(s, NULL);
+        if (steps)
+            for (int v = 0; v < V; v++) CHECK_NEAR(lg[v], cJSON_GetArrayItem(steps, i * V + v)->valuedouble, 1e-3);
+        int32_t next = ingot_argmax(lg, V);
+        CHECK_MSG(next == cJSON_GetArrayItem(gen, i)->valueint, "%s: step %d: greedy %d, reference %d", dir, i, next,
+                  cJSON_GetArrayItem(gen, i)->valueint);
+        CHECK_OK(ingot_model_forward(m, s, &next, 1, n + i, 0, &err), &err);
+    }
+    printf("%s: %d greedy tokens match\n", dir, g);
+    ingot_state_free(s);
+    ingot_model_close(m);
+    cJSON_Delete(j);
+    return 0;
+}
+
+static int test_runner_tp_greedy_decode(void) {
+    SKIP_WITHOUT_FIXTURES(fx);
+    CHECK(!check_greedy(fx, "atenia/full_mixtral", "reference_full_mixtral_gen.json", "prompt_ids", "generated_ids"));
+    static const char *const refs[][2] = {
+        {"atenia/qwen_moe_tiny", "reference_qwen_moe_tiny.json"},     {"atenia/qwen_scale", "reference_qwen_scale.json"},
+        {"atenia/mixtral_scale", "reference_mixtral_scale.json"},     {"atenia/deepseek_full", "reference_deepseek_full.json"},
+        {"atenia/deepseek_scale", "reference_deepseek_scale.json"},
+        {"atenia/deepseek_v2lite_mla0", "reference_deepseek_v2lite_mla0.json"}};
+    for (size_t i = 0; i < sizeof refs / sizeof *refs; i++)
+        CHECK(!check_greedy(fx, refs[i][0], refs[i][1], "input_ids", "greedy_ids"));
+    return 0;
+}
+
 static const char *const k_hf_models[] = {"llama", "qwen3", "qwen3_moe", "mixtral", "deepseek_v3"};
 
 // Feeding the ids one at a time (KV cache; MLA in its absorbed form) gives
@@ -897,5 +950,5 @@ INGOT_TEST_MAIN(T(runner_rope_neox), T(runner_rope_interleave), T(runner_rope_ya
                 T(runner_tp_qwen3_moe_mixed), T(runner_tp_qwen3_moe_window), T(runner_tp_deepseek_v2),
                 T(runner_tp_deepseek_v2_yarn), T(runner_tp_qwen_moe_tiny), T(runner_tp_qwen_scale),
                 T(runner_tp_full_mixtral), T(runner_tp_gqa_mixtral), T(runner_tp_mixtral_scale),
-                T(runner_tp_deepseek_full), T(runner_tp_deepseek_scale), T(runner_tp_deepseek_v2lite_mla0),
+                T(runner_tp_deepseek_full), T(runner_tp_deepseek_scale), T(runner_tp_deepseek_v2lite_mla0), T(runner_tp_greedy_decode),
                 T(runner_kv_cache), T(runner_mla_absorbed), T(runner_q8_0_top1))
