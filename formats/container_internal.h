@@ -75,7 +75,18 @@ _Static_assert(sizeof(ingot_ct_disk_header) == INGOT_CT_HEADER_SIZE, "header siz
 _Static_assert(offsetof(ingot_ct_disk_header, version) == 8, "version");
 _Static_assert(offsetof(ingot_ct_disk_header, file_size) == 16, "file_size");
 _Static_assert(offsetof(ingot_ct_disk_header, head_xxh3) == 32, "head_xxh3");
+_Static_assert(offsetof(ingot_ct_disk_header, head_size) == 24, "head_size");
+_Static_assert(offsetof(ingot_ct_disk_header, region_off) == 40, "region_off");
+_Static_assert(offsetof(ingot_ct_disk_header, blob_off) == 48, "blob_off");
+_Static_assert(offsetof(ingot_ct_disk_header, index_off) == 56, "index_off");
+_Static_assert(offsetof(ingot_ct_disk_header, sorted_off) == 64, "sorted_off");
+_Static_assert(offsetof(ingot_ct_disk_header, strtab_off) == 72, "strtab_off");
+_Static_assert(offsetof(ingot_ct_disk_header, strtab_size) == 80, "strtab_size");
+_Static_assert(offsetof(ingot_ct_disk_header, meta_off) == 88, "meta_off");
 _Static_assert(offsetof(ingot_ct_disk_header, meta_size) == 96, "meta_size");
+_Static_assert(offsetof(ingot_ct_disk_header, n_regions) == 108, "n_regions");
+_Static_assert(offsetof(ingot_ct_disk_header, n_blobs) == 112, "n_blobs");
+_Static_assert(offsetof(ingot_ct_disk_header, flags) == 116, "flags");
 _Static_assert(offsetof(ingot_ct_disk_header, n_tensors) == 104, "n_tensors");
 _Static_assert(offsetof(ingot_ct_disk_header, reserved) == 120, "reserved");
 
@@ -92,7 +103,11 @@ typedef struct ingot_ct_disk_tensor {
     uint64_t xxh3;      // xxh3-64 of the bytes
 } ingot_ct_disk_tensor;
 _Static_assert(sizeof(ingot_ct_disk_tensor) == 80, "tensor entry size");
+_Static_assert(offsetof(ingot_ct_disk_tensor, name_len) == 4, "name_len");
+_Static_assert(offsetof(ingot_ct_disk_tensor, dtype) == 8, "dtype");
+_Static_assert(offsetof(ingot_ct_disk_tensor, n_dims) == 12, "n_dims");
 _Static_assert(offsetof(ingot_ct_disk_tensor, region) == 16, "region");
+_Static_assert(offsetof(ingot_ct_disk_tensor, flags) == 20, "tensor flags");
 _Static_assert(offsetof(ingot_ct_disk_tensor, dims) == 24, "dims");
 _Static_assert(offsetof(ingot_ct_disk_tensor, off) == 56, "off");
 _Static_assert(offsetof(ingot_ct_disk_tensor, size) == 64, "size");
@@ -107,7 +122,11 @@ typedef struct ingot_ct_disk_region {
     uint64_t size;          // up to the end of its last tensor
 } ingot_ct_disk_region;
 _Static_assert(sizeof(ingot_ct_disk_region) == 32, "region entry size");
+_Static_assert(offsetof(ingot_ct_disk_region, layer) == 4, "region layer");
+_Static_assert(offsetof(ingot_ct_disk_region, first_tensor) == 8, "region first_tensor");
+_Static_assert(offsetof(ingot_ct_disk_region, n_tensors) == 12, "region n_tensors");
 _Static_assert(offsetof(ingot_ct_disk_region, off) == 16, "region off");
+_Static_assert(offsetof(ingot_ct_disk_region, size) == 24, "region size");
 
 typedef struct ingot_ct_disk_blob {
     uint32_t name_off;
@@ -117,7 +136,10 @@ typedef struct ingot_ct_disk_blob {
     uint64_t xxh3;  // xxh3-64 of the bytes
 } ingot_ct_disk_blob;
 _Static_assert(sizeof(ingot_ct_disk_blob) == 32, "blob entry size");
+_Static_assert(offsetof(ingot_ct_disk_blob, name_len) == 4, "blob name_len");
 _Static_assert(offsetof(ingot_ct_disk_blob, off) == 8, "blob off");
+_Static_assert(offsetof(ingot_ct_disk_blob, size) == 16, "blob size");
+_Static_assert(offsetof(ingot_ct_disk_blob, xxh3) == 24, "blob xxh3");
 
 // xxh3-64 of the head [0, n) with the head_xxh3 field read as zero. n ≥ 40.
 uint64_t ingot_ct_head_hash(const uint8_t *head, size_t n);
@@ -147,6 +169,11 @@ typedef struct ingot_pk_disk_header {
     uint64_t head_xxh3;    // xxh3-64 of bytes [0, 56) of this header
 } ingot_pk_disk_header;
 _Static_assert(sizeof(ingot_pk_disk_header) == INGOT_PK_HEADER_SIZE, "pack header size");
+_Static_assert(offsetof(ingot_pk_disk_header, orig_size) == 16, "pack orig_size");
+_Static_assert(offsetof(ingot_pk_disk_header, orig_xxh3) == 24, "pack orig_xxh3");
+_Static_assert(offsetof(ingot_pk_disk_header, n_chunks) == 32, "pack n_chunks");
+_Static_assert(offsetof(ingot_pk_disk_header, pack_size) == 40, "pack pack_size");
+_Static_assert(offsetof(ingot_pk_disk_header, table_xxh3) == 48, "pack table_xxh3");
 _Static_assert(offsetof(ingot_pk_disk_header, head_xxh3) == 56, "pack head_xxh3");
 
 typedef struct ingot_pk_disk_chunk {
@@ -158,6 +185,9 @@ typedef struct ingot_pk_disk_chunk {
     uint32_t reserved;   // 0
 } ingot_pk_disk_chunk;
 _Static_assert(sizeof(ingot_pk_disk_chunk) == 32, "pack chunk entry size");
+_Static_assert(offsetof(ingot_pk_disk_chunk, comp_off) == 8, "pack comp_off");
+_Static_assert(offsetof(ingot_pk_disk_chunk, orig_size) == 16, "pack orig_size");
+_Static_assert(offsetof(ingot_pk_disk_chunk, comp_size) == 20, "pack comp_size");
 _Static_assert(offsetof(ingot_pk_disk_chunk, transform) == 24, "pack transform");
 
 // ---- atomic output file ---------------------------------------------------
