@@ -27,13 +27,14 @@ static double now_s(void) {
 
 typedef struct result {
     double seconds;
+    double cpu_seconds; // user + system of the child
     long max_rss_kb;
     int status;
 } result;
 
 // Run fn(arg) in a child; wall time and the child's peak RSS.
 static result measure(int (*fn)(void *), void *arg) {
-    result r = {0, 0, -1};
+    result r = {0, 0, 0, -1};
     const double t0 = now_s();
     const pid_t pid = fork();
     if (pid == 0) _exit(fn(arg));
@@ -42,6 +43,8 @@ static result measure(int (*fn)(void *), void *arg) {
     if (pid > 0 && wait4(pid, &status, 0, &ru) == pid) {
         r.seconds = now_s() - t0;
         r.max_rss_kb = ru.ru_maxrss;
+        r.cpu_seconds = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+                        ru.ru_stime.tv_usec * 1e-6;
         r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
     return r;
@@ -118,7 +121,7 @@ static void warm(const char *path) {
 }
 
 static void report(const char *name, const result *r, uint64_t src_bytes, uint64_t out_bytes) {
-    printf("%-8s %8.2f s %9.0f MB/s %9.1f MiB %10.1f MiB  %s\n", name, r->seconds,
+    printf("%-8s %8.2f s %8.2f s %9.0f MB/s %9.1f MiB %10.1f MiB  %s\n", name, r->seconds, r->cpu_seconds,
            r->seconds > 0 ? (double)src_bytes / r->seconds / 1e6 : 0, r->max_rss_kb / 1024.0, out_bytes / 1048576.0,
            r->status == 0 ? "" : "FAILED");
 }
@@ -141,7 +144,9 @@ int main(int argc, char **argv) {
     warm(j.src);
     printf("source %s: %.1f MB, %d threads\n", j.src, src_bytes / 1e6,
            j.threads > 0 ? j.threads : ingot_cpu_count());
-    printf("%-8s %10s %14s %13s %14s\n", "what", "wall", "source read", "peak RSS", "output");
+    double load[1] = {0};
+    if (getloadavg(load, 1) == 1) printf("load average %.2f (wall times are only meaningful on an idle machine)\n", load[0]);
+    printf("%-8s %10s %10s %14s %13s %14s\n", "what", "wall", "cpu", "source read", "peak RSS", "output");
     char cp_dir[4096];
     snprintf(cp_dir, sizeof cp_dir, "%s/cp-copy", j.out_dir);
     for (int k = 0; k < repeat; k++) {
