@@ -233,6 +233,11 @@ AVX512 static inline __m512 mul_sum_i8x2(__m512i x, __m512i y) {
     return _mm512_cvtepi32_ps(_mm512_madd_epi16(dot16, _mm512_set1_epi16(1)));
 }
 
+// Two 256-bit loads as one 512-bit vector.
+AVX512 static inline __m512i load2x256(const void *a, const void *b) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
+                              _mm256_loadu_si256((const __m256i *)b), 1);
+}
 // Per-lane scales for mul_sum_i8x2's result: lanes 0-7 (first block) d0,
 // lanes 8-15 (second block) d1.
 AVX512 static inline __m512 block_scales2(float d0, float d1) {
@@ -276,15 +281,19 @@ AVX512 static void q4_0_vec_dot(int64_t n, float *s, const void *vx, const void 
     const int64_t nb = n / INGOT_QK;
     __m512 acc = _mm512_setzero_ps();
     int64_t i = 0;
+    // Σ (q − 8) y = Σ q y − Σ 8 y: unsigned nibbles go straight into maddubs.
+    const __m512i eight = _mm512_set1_epi8(8), ones16 = _mm512_set1_epi16(1);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
     for (; i + 2 <= nb; i += 2) {
-        const __m512i qx = _mm512_sub_epi8(
-            _mm512_inserti64x4(_mm512_castsi256_si512(unpack_nibbles(x[i].qs)), unpack_nibbles(x[i + 1].qs), 1),
-            _mm512_set1_epi8(8));
-        const __m512i qy = _mm512_inserti64x4(
-            _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)y[i].qs)),
-            _mm256_loadu_si256((const __m256i *)y[i + 1].qs), 1);
+        const __m256i b = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)x[i].qs)),
+                                                  _mm_loadu_si128((const __m128i *)x[i + 1].qs), 1);
+        const __m512i bb = _mm512_inserti64x4(_mm512_castsi256_si512(b), _mm256_srli_epi16(b, 4), 1);
+        // [b0 lo, b1 lo, b0 hi, b1 hi] → [b0 lo, b0 hi, b1 lo, b1 hi]
+        const __m512i qx = _mm512_and_si512(_mm512_shuffle_i64x2(bb, bb, _MM_SHUFFLE(3, 1, 2, 0)), m4);
+        const __m512i qy = load2x256(y[i].qs, y[i + 1].qs);
+        const __m512i p = _mm512_sub_epi16(_mm512_maddubs_epi16(qx, qy), _mm512_maddubs_epi16(eight, qy));
         const __m512 d = block_scales2(h2f(x[i].d) * h2f(y[i].d), h2f(x[i + 1].d) * h2f(y[i + 1].d));
-        acc = _mm512_fmadd_ps(d, mul_sum_i8x2(qx, qy), acc);
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_madd_epi16(p, ones16)), acc);
     }
     float sum = _mm512_reduce_add_ps(acc);
     for (; i < nb; i++) {
@@ -297,11 +306,6 @@ AVX512 static void q4_0_vec_dot(int64_t n, float *s, const void *vx, const void 
 }
 
 // ---- Q4_K / Q6_K dots ------------------------------------------------------------------
-// Two 256-bit loads as one 512-bit vector.
-AVX512 static inline __m512i load2x256(const void *a, const void *b) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
-                              _mm256_loadu_si256((const __m256i *)b), 1);
-}
 // int16 vector: lanes 0-15 = s0, 16-31 = s1.
 AVX512 static inline __m512i scales2x16(int s0, int s1) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)s0)), _mm256_set1_epi16((short)s1), 1);
