@@ -565,6 +565,14 @@ static int test_container_lookup(void) {
     for (size_t i = 0; i < n; i++) {
         const ingot_tensor_info *t = ingot_container_tensor(c, i);
         CHECK_EQ_INT(ingot_container_find_tensor(c, t->name), i);
+        // Just above and just below each name: absent (each blk number
+        // appears once, since 7919 and n are coprime).
+        char probe[80];
+        snprintf(probe, sizeof probe, "%s!", t->name);
+        CHECK_EQ_INT(ingot_container_find_tensor(c, probe), -1);
+        snprintf(probe, sizeof probe, "%s", t->name);
+        probe[strlen(probe) - 1]--;
+        CHECK_EQ_INT(ingot_container_find_tensor(c, probe), -1);
     }
     ingot_container_close(c);
     return 0;
