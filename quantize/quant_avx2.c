@@ -235,12 +235,15 @@ AVX2 static void q4_0_dequantize_row(const void *vx, float *y, int64_t n) {
 AVX2 static void q4_0_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
     const ingot_block_q4_0 *x = vx;
     const ingot_block_q8_0 *y = vy;
+    // Σ (q − 8) y = Σ q y − Σ 8 y: unsigned nibbles go straight into maddubs.
+    const __m256i eight = _mm256_set1_epi8(8), ones16 = _mm256_set1_epi16(1);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / INGOT_QK; i++) {
         const __m256 d = _mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d));
-        const __m256i qx = _mm256_sub_epi8(unpack_nibbles(x[i].qs), _mm256_set1_epi8(8));
         const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
-        acc = _mm256_fmadd_ps(d, mul_sum_i8(qx, qy), acc);
+        const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(unpack_nibbles(x[i].qs), qy),
+                                           _mm256_maddubs_epi16(eight, qy));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones16)), acc);
     }
     *s = hsum_ps(acc);
 }
