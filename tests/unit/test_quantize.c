@@ -195,6 +195,13 @@ static int test_quantize_q8_0_closed_form(void) {
             }
         }
         free(q);
+        // Exact halves round away from zero (roundf), not to even: max 127
+        // gives d = 1, so x itself is the scaled value.
+        float t[32] = {127.0f, 2.5f, -2.5f, 0.5f, -0.5f, 1.5f, -126.5f, 3.5f};
+        ingot_block_q8_0 b;
+        qt->quantize_row(t, &b, 32, NULL);
+        const int want[8] = {127, 3, -3, 1, -1, 2, -127, 4};
+        for (int j = 0; j < 8; j++) CHECK_EQ_INT(b.qs[j], want[j]);
     }
     ingot_simd_set(ingot_simd_detect());
     free(x);
