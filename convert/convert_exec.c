@@ -8,6 +8,7 @@
 // Archive sources are streamed tensor by tensor (ingot_checkpoint_foreach);
 // an FP8 weight and its scale tensor are paired by holding a copy of the
 // one that arrives first.
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -93,14 +94,13 @@ static bool decode_plain(ingot_dtype t, const uint8_t *p, uint64_t n, float *dst
     }
 }
 
-ingot_status ingot_convert_decode_rows(const ingot_desc_tensor *mt, const ingot_convert_source *s, uint64_t row0,
-                                       uint64_t n_rows, float *dst, ingot_convert_nonfinite *nf, ingot_err *err) {
+// Decode n_rows rows whose source bytes start at p (row row0 of the tensor).
+static ingot_status decode_band(const ingot_desc_tensor *mt, const uint8_t *p, const ingot_convert_source *s,
+                                uint64_t row0, uint64_t n_rows, float *dst, ingot_convert_nonfinite *nf,
+                                ingot_err *err) {
     uint64_t rows, cols;
     ingot_convert_shape(mt, &rows, &cols);
-    INGOT_FAIL_IF(row0 + n_rows > rows, err, INGOT_E_ARG, "tensor '%s': rows [%llu, %llu) out of range", mt->name,
-                  (unsigned long long)row0, (unsigned long long)(row0 + n_rows));
     const ingot_dtype_traits *tr = ingot_dtype_get(mt->src_dtype);
-    const uint8_t *p = s->data + row0 * cols * tr->type_size;
     INGOT_FAIL_IF(!decode_plain(mt->src_dtype, p, n_rows * cols, dst), err, INGOT_E_UNSUPPORTED,
                   "tensor '%s': cannot decode %s", mt->name, tr->name);
     if (!s->scale) {
@@ -121,6 +121,16 @@ ingot_status ingot_convert_decode_rows(const ingot_desc_tensor *mt, const ingot_
     }
     if (nf) count_nonfinite(dst, n_rows * cols, row0 * cols, nf);
     return INGOT_OK;
+}
+
+ingot_status ingot_convert_decode_rows(const ingot_desc_tensor *mt, const ingot_convert_source *s, uint64_t row0,
+                                       uint64_t n_rows, float *dst, ingot_convert_nonfinite *nf, ingot_err *err) {
+    uint64_t rows, cols;
+    ingot_convert_shape(mt, &rows, &cols);
+    INGOT_FAIL_IF(row0 + n_rows > rows, err, INGOT_E_ARG, "tensor '%s': rows [%llu, %llu) out of range", mt->name,
+                  (unsigned long long)row0, (unsigned long long)(row0 + n_rows));
+    const uint8_t *p = s->data + row0 * cols * ingot_dtype_get(mt->src_dtype)->type_size;
+    return decode_band(mt, p, s, row0, n_rows, dst, nf, err);
 }
 
 // NaN/Inf straight from source bytes (copy units), without decoding: the
@@ -218,6 +228,7 @@ ingot_status ingot_exec_item_init(exec_item *it, const ingot_desc_tensor *mt, in
     it->type = type;
     it->widx = widx;
     it->nf.first = UINT64_MAX;
+    it->fd = -1;
     ingot_convert_shape(mt, &it->rows, &it->cols);
     const bool scaled = mt->src_scale >= 0;
     if (type == INGOT_DTYPE_F8_E4M3_B128) {
@@ -313,14 +324,42 @@ static void item_done(exec_ctx *x, exec_item *it, const ingot_convert_nonfinite 
     pthread_mutex_unlock(&x->mu);
 }
 
-static ingot_status unit_copy(exec_ctx *x, exec_item *it, uint64_t k, ingot_convert_nonfinite *nf, ingot_err *err) {
+// Read n source bytes at byte `off` of the item's tensor data (pread path).
+static ingot_status src_read(const exec_item *it, uint8_t *dst, uint64_t n, uint64_t off, ingot_err *err) {
+    uint64_t done = 0;
+    while (done < n) {
+        const ssize_t r = pread(it->fd, dst + done, (size_t)(n - done), (off_t)(it->file_off + off + done));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            ingot_err_set(err, INGOT_E_IO, "%s: tensor '%s': read failed at offset %llu: %s", it->path, it->mt->name,
+                          (unsigned long long)(it->file_off + off + done), r < 0 ? strerror(errno) : "end of file");
+            ingot_err_where(err, it->path, it->mt->name, (int64_t)(it->file_off + off + done));
+            return INGOT_E_IO;
+        }
+        done += (uint64_t)r;
+    }
+    return INGOT_OK;
+}
+
+static ingot_status unit_copy(exec_ctx *x, exec_item *it, uint64_t k, uint8_t *buf, ingot_convert_nonfinite *nf,
+                              ingot_err *err) {
     const uint64_t off = k * it->unit_bytes;
     const uint64_t n = it->mt->src_bytes - off < it->unit_bytes ? it->mt->src_bytes - off : it->unit_bytes;
-    const uint8_t *p = it->src.data + off;
     const uint32_t es = ingot_dtype_get(it->mt->src_dtype)->type_size;
-    if (x->release) populate_pages(p, n);
     ingot_status st = INGOT_OK;
-    // Pieces that stay in cache between the scan and the write.
+    if (it->fd >= 0) {
+        // Pieces read, scanned and written while they are in cache.
+        for (uint64_t pos = 0; pos < n && st == INGOT_OK; pos += COPY_PIECE) {
+            const uint64_t m = n - pos < COPY_PIECE ? n - pos : COPY_PIECE;
+            st = src_read(it, buf, m, off + pos, err);
+            if (st != INGOT_OK) break;
+            scan_raw(it->mt->src_dtype, buf, m, (off + pos) / es, nf);
+            st = ingot_writer_write(x->w, it->widx, off + pos, buf, (size_t)m, err);
+        }
+        return st;
+    }
+    const uint8_t *p = it->src.data + off;
+    if (x->release) populate_pages(p, n);
     for (uint64_t pos = 0; pos < n && st == INGOT_OK; pos += COPY_PIECE) {
         const uint64_t m = n - pos < COPY_PIECE ? n - pos : COPY_PIECE;
         scan_raw(it->mt->src_dtype, p + pos, m, (off + pos) / es, nf);
@@ -339,26 +378,37 @@ static ingot_status unit_scales(exec_ctx *x, exec_item *it, uint8_t *out, ingot_
     return ingot_writer_write(x->w, it->widx, it->mt->src_bytes, out, (size_t)(n * 4), err);
 }
 
-static ingot_status unit_rows(exec_ctx *x, exec_item *it, uint64_t k, float *f32, uint8_t *out,
+static ingot_status unit_rows(exec_ctx *x, exec_item *it, uint64_t k, float *f32, uint8_t *out, uint8_t *buf,
                               ingot_convert_nonfinite *nf, ingot_err *err) {
     const uint64_t r0 = k * it->unit_rows;
     const uint64_t nr = it->rows - r0 < it->unit_rows ? it->rows - r0 : it->unit_rows;
-    const uint32_t src_es = ingot_dtype_get(it->mt->src_dtype)->type_size;
-    if (x->release) populate_pages(it->src.data + r0 * it->cols * src_es, nr * it->cols * src_es);
-    INGOT_FORWARD_IF_ERROR(ingot_convert_decode_rows(it->mt, &it->src, r0, nr, f32, nf, err));
+    const uint64_t es = ingot_dtype_get(it->mt->src_dtype)->type_size;
+    const uint64_t band_off = r0 * it->cols * es, band_bytes = nr * it->cols * es;
+    const uint8_t *p = it->src.data ? it->src.data + band_off : NULL;
+    if (it->fd >= 0) {
+        INGOT_FORWARD_IF_ERROR(src_read(it, buf, band_bytes, band_off, err));
+        p = buf;
+    } else if (x->release) {
+        populate_pages(p, band_bytes);
+    }
+    INGOT_FORWARD_IF_ERROR(decode_band(it->mt, p, &it->src, r0, nr, f32, nf, err));
     encode_rows(it, f32, nr, out);
     const ingot_status st = ingot_writer_write(x->w, it->widx, r0 * it->out_row_bytes, out,
                                                (size_t)(nr * it->out_row_bytes), err);
-    if (x->release) {
-        const uint32_t es = ingot_dtype_get(it->mt->src_dtype)->type_size;
-        release_pages(it->src.data + r0 * it->cols * es, nr * it->cols * es);
-    }
+    if (x->release && it->fd < 0) release_pages(p, band_bytes);
     return st;
 }
 
 // Scratch of one worker, grown on first use to the largest unit of the run.
-static ingot_status scratch_get(exec_ctx *x, int worker, float **f32, uint8_t **out, ingot_err *err) {
+static ingot_status scratch_get(exec_ctx *x, int worker, float **f32, uint8_t **out, uint8_t **src,
+                                ingot_err *err) {
     exec_scratch *s = &x->scratch[worker];
+    if (!s->src && x->src_need) {
+        s->src = ingot_malloc_aligned(64, (size_t)x->src_need);
+        INGOT_FAIL_IF(!s->src, err, INGOT_E_NOMEM, "out of memory for a %llu-byte source band",
+                      (unsigned long long)x->src_need);
+    }
+    *src = s->src;
     if (!s->f32 && x->f32_need) {
         s->f32 = ingot_malloc_aligned(64, (size_t)x->f32_need * sizeof(float));
         INGOT_FAIL_IF(!s->f32, err, INGOT_E_NOMEM, "out of memory for a %llu-float row band",
@@ -394,12 +444,12 @@ static void run_unit(void *ctx, size_t u, int worker) {
     const uint64_t k = u - x->run_first[lo];
     ingot_convert_nonfinite nf = {0, UINT64_MAX};
     float *f32 = NULL;
-    uint8_t *out = NULL;
-    ingot_status st = scratch_get(x, worker, &f32, &out, &err);
+    uint8_t *out = NULL, *src = NULL;
+    ingot_status st = scratch_get(x, worker, &f32, &out, &src, &err);
     if (st == INGOT_OK) {
-        if (it->mode == EXEC_ROWS) st = unit_rows(x, it, k, f32, out, &nf, &err);
+        if (it->mode == EXEC_ROWS) st = unit_rows(x, it, k, f32, out, src, &nf, &err);
         else if (it->mode == EXEC_B128 && k == it->n_units - 1) st = unit_scales(x, it, out, &err);
-        else st = unit_copy(x, it, k, &nf, &err);
+        else st = unit_copy(x, it, k, src, &nf, &err);
     }
     if (st != INGOT_OK) {
         if (!err.tensor[0]) ingot_err_where(&err, NULL, it->mt->name, -1);
@@ -432,6 +482,7 @@ void ingot_exec_ctx_deinit(exec_ctx *x) {
         for (int i = 0; i < x->n_scratch; i++) {
             ingot_free_aligned(x->scratch[i].f32);
             ingot_free_aligned(x->scratch[i].out);
+            ingot_free_aligned(x->scratch[i].src);
         }
     }
     ingot_free(x->scratch);
@@ -454,6 +505,10 @@ ingot_status ingot_exec_ctx_init(exec_ctx *x, exec_item *items, size_t n_items, 
         const uint64_t f = ingot_exec_item_f32_need(&items[i]), o = ingot_exec_item_out_need(&items[i]);
         if (f > x->f32_need) x->f32_need = f;
         if (o > x->out_need) x->out_need = o;
+        const uint64_t sb = items[i].mode == EXEC_ROWS
+                                ? items[i].unit_rows * items[i].cols * ingot_dtype_get(items[i].mt->src_dtype)->type_size
+                                : COPY_PIECE;
+        if (sb > x->src_need) x->src_need = sb;
         x->bytes_total += items[i].mt->src_bytes;
     }
     x->t0 = now_s();

@@ -29,12 +29,16 @@ typedef struct exec_item {
     uint64_t left;             // units not yet done (under the context mutex)
     const float *imatrix;      // [cols] importance, or NULL
     ingot_convert_source src;  // set before the item runs
+    int fd;                    // source file read with pread, or -1 (then src.data is used)
+    uint64_t file_off;         // byte offset of the item's data in that file
+    const char *path;          // that file's name, for messages
     ingot_convert_nonfinite nf;
 } exec_item;
 
 typedef struct exec_scratch {
     float *f32;                // [f32_need]
     uint8_t *out;              // [out_need]
+    uint8_t *src;              // [src_need] source bytes of one band (pread path)
 } exec_scratch;
 
 typedef struct exec_ctx {
@@ -46,7 +50,7 @@ typedef struct exec_ctx {
     size_t n_run;
     exec_scratch *scratch;     // one per pool worker
     int n_scratch;
-    uint64_t f32_need, out_need;
+    uint64_t f32_need, out_need, src_need;
     bool release;              // drop source pages after each unit (mapped sources)
     pthread_mutex_t mu;
     ingot_status st;           // first failure

@@ -103,18 +103,20 @@ static ingot_status hash_file(const char *path, uint64_t *out, ingot_err *err) {
     return s;
 }
 
+// Path of shard i of a mapped (file or folder) checkpoint.
+static void shard_path(const ingot_checkpoint *ck, size_t i, char *dst, size_t cap) {
+    const char *root = ingot_checkpoint_path(ck);
+    if (ingot_checkpoint_get_kind(ck) == INGOT_CHECKPOINT_FILE) snprintf(dst, cap, "%s", root);
+    else snprintf(dst, cap, "%s/%s", root, ingot_checkpoint_shard_get(ck, i)->name);
+}
+
 static void hash_one(void *ctx, size_t i, int worker) {
     (void)worker;
     hash_job *jobs = ctx;
     run *r = jobs[0].r;
-    hash_job *j = &jobs[i];
-    const char *root = ingot_checkpoint_path(r->ck);
     char path[4096];
-    if (ingot_checkpoint_get_kind(r->ck) == INGOT_CHECKPOINT_FILE)
-        snprintf(path, sizeof path, "%s", root);
-    else
-        snprintf(path, sizeof path, "%s/%s", root, ingot_checkpoint_shard_get(r->ck, i)->name);
-    j->st = hash_file(path, &r->hashes[i], &j->err);
+    shard_path(r->ck, i, path, sizeof path);
+    jobs[i].st = hash_file(path, &r->hashes[i], &jobs[i].err);
 }
 
 static ingot_status hash_sources(run *r, ingot_err *err) {
@@ -253,15 +255,36 @@ static ingot_status items_init(run *r, ingot_err *err) {
     return INGOT_OK;
 }
 
+// Mapped sources: tensor bytes are read with pread from the shard files (no
+// page faults, nothing stays mapped); the mapping remains for the small FP8
+// scale tensors and as a fallback when a shard cannot be opened.
 static ingot_status exec_mapped(run *r, exec_ctx *x, ingot_err *err) {
-    const size_t n = ingot_model_desc_n_tensors(r->m);
-    for (size_t i = 0; i < n; i++) {
-        INGOT_FORWARD_IF_ERROR(ingot_convert_source_get(r->ck, r->items[i].mt, &r->items[i].src, err));
+    const size_t n = ingot_model_desc_n_tensors(r->m), n_shards = ingot_checkpoint_n_shards(r->ck);
+    int *fds = ingot_malloc((n_shards + 1) * sizeof *fds);
+    INGOT_FAIL_IF(!fds, err, INGOT_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n_shards; i++) {
+        char path[4096];
+        shard_path(r->ck, i, path, sizeof path);
+        fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+        if (fds[i] >= 0) posix_fadvise(fds[i], 0, 0, POSIX_FADV_SEQUENTIAL);
+    }
+    ingot_status st = INGOT_OK;
+    for (size_t i = 0; i < n && st == INGOT_OK; i++) {
+        exec_item *it = &r->items[i];
+        st = ingot_convert_source_get(r->ck, it->mt, &it->src, err);
+        const ingot_st_tensor *t = ingot_checkpoint_tensor(r->ck, it->mt->src);
+        it->fd = fds[t->file_index];
+        it->file_off = t->data_off + it->mt->src_off;
+        it->path = ingot_checkpoint_shard_get(r->ck, t->file_index)->name;
         x->run[i] = i;
     }
     x->n_run = n;
     x->release = true;
-    return ingot_exec_run_batch(x, r->pool, err);
+    if (st == INGOT_OK) st = ingot_exec_run_batch(x, r->pool, err);
+    for (size_t i = 0; i < n_shards; i++)
+        if (fds[i] >= 0) close(fds[i]);
+    ingot_free(fds);
+    return st;
 }
 
 // Archive streaming: tensors arrive once, in storage order.
