@@ -285,6 +285,10 @@ static ingot_status bind_vec(ingot_model *m, const char *name, int64_t n, bool r
 }
 
 #define NAME(buf, ...) (snprintf((buf), sizeof(buf), __VA_ARGS__), (buf))
+// Bind tensor "blk.<l>.<suffix>" (uses the caller's m, l, nm, err).
+#define MAT(suffix, ...) INGOT_FORWARD_IF_ERROR(bind_mat(m, NAME(nm, "blk.%d." suffix, l), __VA_ARGS__, err))
+#define VEC(suffix, ...) INGOT_FORWARD_IF_ERROR(bind_vec(m, NAME(nm, "blk.%d." suffix, l), __VA_ARGS__, err))
+#define EXP(suffix, ...) INGOT_FORWARD_IF_ERROR(bind_mat(m, NAME(nm, "blk.%d.exp.%d." suffix, l, e), __VA_ARGS__, err))
 
 static ingot_status bind_attention(ingot_model *m, int l, ingot_err *err) {
     const ingot_model_config *c = &m->cfg;
@@ -294,29 +298,31 @@ static ingot_status bind_attention(ingot_model *m, int l, ingot_err *err) {
     if (c->is_mla) {
         const int64_t qk = c->qk_nope_head_dim + c->qk_rope_head_dim, kvl = c->kv_lora_rank;
         if (c->q_lora_rank > 0) {
-            INGOT_FORWARD_IF_ERROR(bind_mat(m, NAME(nm, "blk.%d.attn_q_a.weight", l), c->q_lora_rank, E, true, &L->wq_a, err));
-            INGOT_FORWARD_IF_ERROR(bind_vec(m, NAME(nm, "blk.%d.attn_q_a_norm.weight", l), c->q_lora_rank, true, &L->q_a_norm, err));
-            INGOT_FORWARD_IF_ERROR(bind_mat(m, NAME(nm, "blk.%d.attn_q_b.weight", l), c->n_head * qk, c->q_lora_rank, true, &L->wq_b, err));
+            MAT("attn_q_a.weight", c->q_lora_rank, E, true, &L->wq_a);
+            VEC("attn_q_a_norm.weight", c->q_lora_rank, true, &L->q_a_norm);
+            MAT("attn_q_b.weight", c->n_head * qk, c->q_lora_rank, true, &L->wq_b);
         } else {
-            INGOT_FORWARD_IF_ERROR(bind_mat(m, NAME(nm, "blk.%d.attn_q.weight", l), c->n_head * qk, E, true, &L->wq_b, err));
+            MAT("attn_q.weight", c->n_head * qk, E, true, &L->wq_b);
         }
-        INGOT_FORWARD_IF_ERROR(bind_mat(m, NAME(nm, "blk.%d.attn_kv_a_mqa.weight", l), kvl + c->qk_rope_head_dim, E, true, &L->wkv_a, err));
-        INGOT_FORWARD_IF_ERROR(bind_vec(m, NAME(nm, "blk.%d.attn_kv_a_norm.weight", l), kvl, true, &L->kv_a_norm, err));
-        INGOT_FORWARD_IF_ERROR(bind_mat(m, NAME(nm, "blk.%d.attn_kv_b.weight", l), (int64_t)c->n_head * (c->qk_nope_head_dim + c->v_head_dim), kvl, true, &L->wkv_b, err));
-        return bind_mat(m, NAME(nm, "blk.%d.attn_output.weight", l), E, (int64_t)c->n_head * c->v_head_dim, true, &L->wo, err);
+        MAT("attn_kv_a_mqa.weight", kvl + c->qk_rope_head_dim, E, true, &L->wkv_a);
+        VEC("attn_kv_a_norm.weight", kvl, true, &L->kv_a_norm);
+        const int64_t kv_b_rows = (int64_t)c->n_head * (c->qk_nope_head_dim + c->v_head_dim);
+        MAT("attn_kv_b.weight", kv_b_rows, kvl, true, &L->wkv_b);
+        MAT("attn_output.weight", E, (int64_t)c->n_head * c->v_head_dim, true, &L->wo);
+        return INGOT_OK;
     }
-    INGOT_FORWARD_IF_ERROR(bind_mat(m, NAME(nm, "blk.%d.attn_q.weight", l), qd, E, true, &L->wq, err));
-    INGOT_FORWARD_IF_ERROR(bind_mat(m, NAME(nm, "blk.%d.attn_k.weight", l), kd, E, true, &L->wk, err));
-    INGOT_FORWARD_IF_ERROR(bind_mat(m, NAME(nm, "blk.%d.attn_v.weight", l), kd, E, true, &L->wv, err));
-    INGOT_FORWARD_IF_ERROR(bind_mat(m, NAME(nm, "blk.%d.attn_output.weight", l), E, qd, true, &L->wo, err));
-    INGOT_FORWARD_IF_ERROR(bind_vec(m, NAME(nm, "blk.%d.attn_q.bias", l), qd, false, &L->bq, err));
-    INGOT_FORWARD_IF_ERROR(bind_vec(m, NAME(nm, "blk.%d.attn_k.bias", l), kd, false, &L->bk, err));
-    INGOT_FORWARD_IF_ERROR(bind_vec(m, NAME(nm, "blk.%d.attn_v.bias", l), kd, false, &L->bv, err));
-    INGOT_FORWARD_IF_ERROR(bind_vec(m, NAME(nm, "blk.%d.attn_output.bias", l), E, false, &L->bo, err));
+    MAT("attn_q.weight", qd, E, true, &L->wq);
+    MAT("attn_k.weight", kd, E, true, &L->wk);
+    MAT("attn_v.weight", kd, E, true, &L->wv);
+    MAT("attn_output.weight", E, qd, true, &L->wo);
+    VEC("attn_q.bias", qd, false, &L->bq);
+    VEC("attn_k.bias", kd, false, &L->bk);
+    VEC("attn_v.bias", kd, false, &L->bv);
+    VEC("attn_output.bias", E, false, &L->bo);
     if (m->qk_norm_mode) {
         const bool full = m->qk_norm_mode == 2;
-        INGOT_FORWARD_IF_ERROR(bind_vec(m, NAME(nm, "blk.%d.attn_q_norm.weight", l), full ? qd : hd, true, &L->q_norm, err));
-        INGOT_FORWARD_IF_ERROR(bind_vec(m, NAME(nm, "blk.%d.attn_k_norm.weight", l), full ? kd : hd, true, &L->k_norm, err));
+        VEC("attn_q_norm.weight", full ? qd : hd, true, &L->q_norm);
+        VEC("attn_k_norm.weight", full ? kd : hd, true, &L->k_norm);
     }
     return INGOT_OK;
 }
@@ -326,16 +332,16 @@ static ingot_status bind_moe(ingot_model *m, int l, ingot_err *err) {
     ingot_layer *L = &m->layers[l];
     char nm[128];
     const int64_t E = c->n_embd, F = c->n_ff_exp;
-    INGOT_FORWARD_IF_ERROR(bind_mat(m, NAME(nm, "blk.%d.ffn_gate_inp.weight", l), c->n_expert, E, true, &L->gate_inp, err));
-    INGOT_FORWARD_IF_ERROR(bind_vec(m, NAME(nm, "blk.%d.exp_probs_b.bias", l), c->n_expert, false, &L->exp_probs_b, err));
+    MAT("ffn_gate_inp.weight", c->n_expert, E, true, &L->gate_inp);
+    VEC("exp_probs_b.bias", c->n_expert, false, &L->exp_probs_b);
     L->exp.gate = ingot_calloc((size_t)c->n_expert * 3, sizeof(ingot_mat));
     INGOT_FAIL_IF(!L->exp.gate, err, INGOT_E_NOMEM, "out of memory for layer %d experts", l);
     L->exp.up = L->exp.gate + c->n_expert;
     L->exp.down = L->exp.up + c->n_expert;
     for (int e = 0; e < c->n_expert; e++) {
-        INGOT_FORWARD_IF_ERROR(bind_mat(m, NAME(nm, "blk.%d.exp.%d.ffn_gate.weight", l, e), F, E, true, &L->exp.gate[e], err));
-        INGOT_FORWARD_IF_ERROR(bind_mat(m, NAME(nm, "blk.%d.exp.%d.ffn_up.weight", l, e), F, E, true, &L->exp.up[e], err));
-        INGOT_FORWARD_IF_ERROR(bind_mat(m, NAME(nm, "blk.%d.exp.%d.ffn_down.weight", l, e), E, F, true, &L->exp.down[e], err));
+        EXP("ffn_gate.weight", F, E, true, &L->exp.gate[e]);
+        EXP("ffn_up.weight", F, E, true, &L->exp.up[e]);
+        EXP("ffn_down.weight", E, F, true, &L->exp.down[e]);
     }
     // Shared experts: the width comes from the tensor when the metadata omits it.
     const void *data;
@@ -345,24 +351,26 @@ static ingot_status bind_moe(ingot_model *m, int l, ingot_err *err) {
                   "tensor '%s': bad shape", nm);
     if (c->n_ff_shexp <= 0) c->n_ff_shexp = (int)t->dims[0];
     const int64_t S = c->n_ff_shexp;
-    INGOT_FORWARD_IF_ERROR(bind_mat(m, NAME(nm, "blk.%d.ffn_gate_shexp.weight", l), S, E, true, &L->shexp_gate, err));
-    INGOT_FORWARD_IF_ERROR(bind_mat(m, NAME(nm, "blk.%d.ffn_up_shexp.weight", l), S, E, true, &L->shexp_up, err));
-    INGOT_FORWARD_IF_ERROR(bind_mat(m, NAME(nm, "blk.%d.ffn_down_shexp.weight", l), E, S, true, &L->shexp_down, err));
-    return bind_mat(m, NAME(nm, "blk.%d.ffn_gate_inp_shexp.weight", l), 1, E, false, &L->gate_inp_shexp, err);
+    MAT("ffn_gate_shexp.weight", S, E, true, &L->shexp_gate);
+    MAT("ffn_up_shexp.weight", S, E, true, &L->shexp_up);
+    MAT("ffn_down_shexp.weight", E, S, true, &L->shexp_down);
+    MAT("ffn_gate_inp_shexp.weight", 1, E, false, &L->gate_inp_shexp);
+    return INGOT_OK;
 }
 
 static ingot_status bind_layer(ingot_model *m, int l, ingot_err *err) {
     const ingot_model_config *c = &m->cfg;
     ingot_layer *L = &m->layers[l];
     char nm[128];
-    INGOT_FORWARD_IF_ERROR(bind_vec(m, NAME(nm, "blk.%d.attn_norm.weight", l), c->n_embd, true, &L->attn_norm, err));
+    VEC("attn_norm.weight", c->n_embd, true, &L->attn_norm);
     INGOT_FORWARD_IF_ERROR(bind_attention(m, l, err));
-    INGOT_FORWARD_IF_ERROR(bind_vec(m, NAME(nm, "blk.%d.ffn_norm.weight", l), c->n_embd, true, &L->ffn_norm, err));
+    VEC("ffn_norm.weight", c->n_embd, true, &L->ffn_norm);
     if (L->is_moe) return bind_moe(m, l, err);
     INGOT_FAIL_IF(c->n_ff <= 0, err, INGOT_E_FORMAT, "metadata: layer %d is dense but n_ff is %d", l, c->n_ff);
-    INGOT_FORWARD_IF_ERROR(bind_mat(m, NAME(nm, "blk.%d.ffn_gate.weight", l), c->n_ff, c->n_embd, true, &L->ffn_gate, err));
-    INGOT_FORWARD_IF_ERROR(bind_mat(m, NAME(nm, "blk.%d.ffn_up.weight", l), c->n_ff, c->n_embd, true, &L->ffn_up, err));
-    return bind_mat(m, NAME(nm, "blk.%d.ffn_down.weight", l), c->n_embd, c->n_ff, true, &L->ffn_down, err);
+    MAT("ffn_gate.weight", c->n_ff, c->n_embd, true, &L->ffn_gate);
+    MAT("ffn_up.weight", c->n_ff, c->n_embd, true, &L->ffn_up);
+    MAT("ffn_down.weight", c->n_embd, c->n_ff, true, &L->ffn_down);
+    return INGOT_OK;
 }
 
 static ingot_status bind_tensors(ingot_model *m, ingot_err *err) {
