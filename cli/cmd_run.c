@@ -144,6 +144,7 @@ static ingot_status generate(gen_ctx *g, const int32_t *ids, size_t n, const run
     }
     const double t2 = now_s();
     printf("\n");
+    fflush(stdout);
     fprintf(stderr, "prompt: %zu tokens, %.1f tok/s; generation: %d tokens, %.1f tok/s\n", n,
             (double)n / (t1 - t0), made, made > 1 ? (made - 1) / (t2 - t1) : 0.0);
     return INGOT_OK;
