@@ -925,6 +925,85 @@ AVX2 static void q6_k_quantize_row(const float *x, void *y, int64_t n, const flo
     ingot_q6_k_quantize_row_with(x, y, n, imatrix, &k_sym_avx2);
 }
 
+// ---- Q2_K quantize -------------------------------------------------------------------------
+// affine_search32 for 16 values (two vectors, ingot_sum16 order).
+AVX2 static float affine_search16(int nmax, const float *x, const float *w, uint8_t *L, float *m_out, int nstep,
+                                  float rmin, float rdelta) {
+    enum { MAX_CAND = 40 };
+    const __m256 x0 = _mm256_loadu_ps(x), x1 = _mm256_loadu_ps(x + 8);
+    const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
+    float lo = hmin_ps(_mm256_min_ps(x0, x1));
+    const float hi = hmax_ps(_mm256_max_ps(x0, x1));
+    if (lo > 0.0f) lo = 0.0f;
+    if (!(hi > lo) || nstep + 2 > MAX_CAND) {
+        if (hi > lo) return ingot_affine_search16_ref(nmax, x, w, L, m_out, nstep, rmin, rdelta);
+        memset(L, 0, 16);
+        *m_out = -lo;
+        return 0.0f;
+    }
+    const __m256 wx0 = _mm256_mul_ps(w0, x0), wx1 = _mm256_mul_ps(w1, x1);
+    const double sw = sum16(w0, w1), swx = sum16(wx0, wx1),
+                 swx2 = sum16(_mm256_mul_ps(wx0, x0), _mm256_mul_ps(wx1, x1));
+    const __m256 vlo = _mm256_set1_ps(lo), vmax = _mm256_set1_ps((float)nmax), zero = _mm256_setzero_ps();
+    const __m256 d0 = _mm256_sub_ps(x0, vlo), d1 = _mm256_sub_ps(x1, vlo);
+    const int n_cand = nstep + 2;
+    double sl[MAX_CAND] = {0}, sl2[MAX_CAND] = {0}, slx[MAX_CAND] = {0};
+    float iscale[MAX_CAND];
+    for (int c = 0; c < n_cand; c++) {
+        iscale[c] = ingot_affine_iscale(c - 1, nmax, rmin, rdelta, hi - lo);
+        const __m256 vis = _mm256_set1_ps(iscale[c]);
+        const __m256 l0 = _mm256_min_ps(vmax, _mm256_max_ps(zero, round_even(_mm256_mul_ps(vis, d0))));
+        const __m256 l1 = _mm256_min_ps(vmax, _mm256_max_ps(zero, round_even(_mm256_mul_ps(vis, d1))));
+        const __m256 a0 = _mm256_mul_ps(w0, l0), a1 = _mm256_mul_ps(w1, l1);
+        sl[c] = sum16(a0, a1);
+        sl2[c] = sum16(_mm256_mul_ps(a0, l0), _mm256_mul_ps(a1, l1));
+        slx[c] = sum16(_mm256_mul_ps(a0, x0), _mm256_mul_ps(a1, x1));
+    }
+    double s[MAX_CAND], m[MAX_CAND], err[MAX_CAND];
+    for (int c = 0; c < n_cand; c += 4) affine_fit4(sw, swx, swx2, sl + c, sl2 + c, slx + c, s + c, m + c, err + c);
+    int best = -1;
+    double best_err = INFINITY;
+    for (int c = 0; c < n_cand; c++)
+        if (err[c] < best_err) {
+            best_err = err[c];
+            best = c;
+        }
+    if (best < 0) {
+        memset(L, 0, 16);
+        *m_out = -lo;
+        return 0.0f;
+    }
+    const __m256 vis = _mm256_set1_ps(iscale[best]);
+    const __m256i q0 = _mm256_cvtps_epi32(_mm256_min_ps(vmax, _mm256_max_ps(zero, round_even(_mm256_mul_ps(vis, d0)))));
+    const __m256i q1 = _mm256_cvtps_epi32(_mm256_min_ps(vmax, _mm256_max_ps(zero, round_even(_mm256_mul_ps(vis, d1)))));
+    const __m256i w16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), 0xd8);
+    _mm_storeu_si128((__m128i *)L, _mm_packus_epi16(_mm256_castsi256_si128(w16), _mm256_extracti128_si256(w16, 1)));
+    *m_out = -(float)m[best];
+    return (float)s[best];
+}
+
+AVX2 static void affine_levels16(int nmax, const float *x, float dl, float dm, uint8_t *L) {
+    if (dl == 0.0f) {
+        memset(L, 0, 16);
+        return;
+    }
+    const __m256 vdl = _mm256_set1_ps(dl), vdm = _mm256_set1_ps(dm);
+    const __m256 vmax = _mm256_set1_ps((float)nmax), zero = _mm256_setzero_ps();
+    __m256i q[2];
+    for (int k = 0; k < 2; k++) {
+        const __m256 t = round_even(_mm256_div_ps(_mm256_add_ps(_mm256_loadu_ps(x + 8 * k), vdm), vdl));
+        q[k] = _mm256_cvtps_epi32(_mm256_min_ps(vmax, _mm256_max_ps(zero, t)));
+    }
+    const __m256i w16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q[0], q[1]), 0xd8);
+    _mm_storeu_si128((__m128i *)L, _mm_packus_epi16(_mm256_castsi256_si128(w16), _mm256_extracti128_si256(w16, 1)));
+}
+
+static const ingot_k2_kernels k_k2_avx2 = {kquant_weights, affine_search16, affine_levels16};
+
+AVX2 static void q2_k_quantize_row(const float *x, void *y, int64_t n, const float *imatrix) {
+    ingot_q2_k_quantize_row_with(x, y, n, imatrix, &k_k2_avx2);
+}
+
 void ingot_quant_install_avx2(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_F32].vec_dot = f32_vec_dot;
     tab[INGOT_DTYPE_F16].vec_dot = f16_vec_dot;
@@ -964,6 +1043,7 @@ void ingot_quant_install_avx2(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_BF16].quantize_row = bf16_quantize_row;
     tab[INGOT_DTYPE_Q3_K].quantize_row = q3_k_quantize_row;
     tab[INGOT_DTYPE_Q6_K].quantize_row = q6_k_quantize_row;
+    tab[INGOT_DTYPE_Q2_K].quantize_row = q2_k_quantize_row;
 }
 
 #else

@@ -458,6 +458,72 @@ AVX512 static void q6_k_quantize_row(const float *x, void *y, int64_t n, const f
     ingot_q6_k_quantize_row_with(x, y, n, imatrix, &k_sym_avx512);
 }
 
+// ---- Q2_K quantize -------------------------------------------------------------------------
+// affine_search32 for 16 values (one vector, ingot_sum16 order).
+AVX512 static float affine_search16(int nmax, const float *x, const float *w, uint8_t *L, float *m_out, int nstep,
+                                    float rmin, float rdelta) {
+    enum { MAX_CAND = 40 };
+    const __m512 vx = _mm512_loadu_ps(x), vw = _mm512_loadu_ps(w);
+    float lo = _mm512_reduce_min_ps(vx);
+    const float hi = _mm512_reduce_max_ps(vx);
+    if (lo > 0.0f) lo = 0.0f;
+    if (!(hi > lo) || nstep + 2 > MAX_CAND) {
+        if (hi > lo) return ingot_affine_search16_ref(nmax, x, w, L, m_out, nstep, rmin, rdelta);
+        memset(L, 0, 16);
+        *m_out = -lo;
+        return 0.0f;
+    }
+    const __m512 wx = _mm512_mul_ps(vw, vx);
+    const double sw = sum16(vw), swx = sum16(wx), swx2 = sum16(_mm512_mul_ps(wx, vx));
+    const __m512 vmax = _mm512_set1_ps((float)nmax), zero = _mm512_setzero_ps();
+    const __m512 d = _mm512_sub_ps(vx, _mm512_set1_ps(lo));
+    const int n_cand = nstep + 2;
+    double sl[MAX_CAND] = {0}, sl2[MAX_CAND] = {0}, slx[MAX_CAND] = {0};
+    float iscale[MAX_CAND];
+    for (int c = 0; c < n_cand; c++) {
+        iscale[c] = ingot_affine_iscale(c - 1, nmax, rmin, rdelta, hi - lo);
+        const __m512 l = _mm512_min_ps(vmax, _mm512_max_ps(zero, round_even(_mm512_mul_ps(_mm512_set1_ps(iscale[c]), d))));
+        const __m512 a = _mm512_mul_ps(vw, l);
+        sl[c] = sum16(a);
+        sl2[c] = sum16(_mm512_mul_ps(a, l));
+        slx[c] = sum16(_mm512_mul_ps(a, vx));
+    }
+    double s[MAX_CAND], m[MAX_CAND], err[MAX_CAND];
+    for (int c = 0; c < n_cand; c += 8) affine_fit8(sw, swx, swx2, sl + c, sl2 + c, slx + c, s + c, m + c, err + c);
+    int best = -1;
+    double best_err = INFINITY;
+    for (int c = 0; c < n_cand; c++)
+        if (err[c] < best_err) {
+            best_err = err[c];
+            best = c;
+        }
+    if (best < 0) {
+        memset(L, 0, 16);
+        *m_out = -lo;
+        return 0.0f;
+    }
+    const __m512 l = _mm512_min_ps(vmax, _mm512_max_ps(zero, round_even(_mm512_mul_ps(_mm512_set1_ps(iscale[best]), d))));
+    _mm_storeu_si128((__m128i *)L, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(l)));
+    *m_out = -(float)m[best];
+    return (float)s[best];
+}
+
+AVX512 static void affine_levels16(int nmax, const float *x, float dl, float dm, uint8_t *L) {
+    if (dl == 0.0f) {
+        memset(L, 0, 16);
+        return;
+    }
+    const __m512 t = round_even(_mm512_div_ps(_mm512_add_ps(_mm512_loadu_ps(x), _mm512_set1_ps(dm)), _mm512_set1_ps(dl)));
+    const __m512 c = _mm512_min_ps(_mm512_set1_ps((float)nmax), _mm512_max_ps(_mm512_setzero_ps(), t));
+    _mm_storeu_si128((__m128i *)L, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(c)));
+}
+
+static const ingot_k2_kernels k_k2_avx512 = {kquant_weights, affine_search16, affine_levels16};
+
+AVX512 static void q2_k_quantize_row(const float *x, void *y, int64_t n, const float *imatrix) {
+    ingot_q2_k_quantize_row_with(x, y, n, imatrix, &k_k2_avx512);
+}
+
 void ingot_quant_install_avx512(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_Q8_0].quantize_row = q8_0_quantize_row;
     tab[INGOT_DTYPE_Q8_0].vec_dot = q8_0_vec_dot;
@@ -470,6 +536,7 @@ void ingot_quant_install_avx512(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_Q6_K].vec_dot = q6_k_vec_dot;
     tab[INGOT_DTYPE_Q3_K].quantize_row = q3_k_quantize_row;
     tab[INGOT_DTYPE_Q6_K].quantize_row = q6_k_quantize_row;
+    tab[INGOT_DTYPE_Q2_K].quantize_row = q2_k_quantize_row;
 }
 
 #else

@@ -265,6 +265,22 @@ void ingot_q4_k_quantize_row_with(const float *x, void *y, int64_t n, const floa
 void ingot_q5_k_quantize_row_with(const float *x, void *y, int64_t n, const float *imatrix,
                                   const ingot_k45_kernels *k);
 
+// Q2_K quantizer pieces (16-value affine sub-blocks), swappable for SIMD twins.
+typedef struct ingot_k2_kernels {
+    void (*weights)(const float *x, const float *im, float *w);
+    // As ingot_k45_kernels.search, for 16 values.
+    float (*search16)(int nmax, const float *x, const float *w, uint8_t *L, float *m_out, int nstep, float rmin,
+                      float rdelta);
+    // L[16] = clamp(nearest((x + dm) / dl), 0, nmax) (0 when dl = 0).
+    void (*levels16)(int nmax, const float *x, float dl, float dm, uint8_t *L);
+} ingot_k2_kernels;
+float ingot_affine_search16_ref(int nmax, const float *x, const float *w, uint8_t *L, float *m_out, int nstep,
+                                float rmin, float rdelta);
+void ingot_affine_levels16_ref(int nmax, const float *x, float dl, float dm, uint8_t *L);
+// k NULL: round-to-nearest baseline.
+void ingot_q2_k_quantize_row_with(const float *x, void *y, int64_t n, const float *imatrix,
+                                  const ingot_k2_kernels *k);
+
 // Q3_K / Q6_K (symmetric) quantizer pieces, swappable for SIMD twins.
 typedef struct ingot_sym_kernels {
     void (*weights)(const float *x, const float *im, float *w);

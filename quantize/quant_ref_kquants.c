@@ -27,10 +27,8 @@
 #include "quant_internal.h"
 
 static float sum_n(const float *p, int n) {
-    if (n == 32) return ingot_sum32(p);
-    float s = 0.0f;
-    for (int j = 0; j < n; j++) s += p[j];
-    return s;
+    assert(n == 16 || n == 32);
+    return n == 32 ? ingot_sum32(p) : ingot_sum16(p);
 }
 
 // s2 is summed per 32-value sub-block (ingot_sum32) so SIMD twins match.
@@ -407,17 +405,33 @@ static inline int level_2bit(const uint8_t *qs, int e) {
     return (qs[32 * (e / 128) + e % 32] >> (2 * ((e / 32) % 4))) & 3;
 }
 
-static void q2_k_quantize(const float *x, void *vy, int64_t n, const float *imatrix, int search) {
+float ingot_affine_search16_ref(int nmax, const float *x, const float *w, uint8_t *L, float *m_out, int nstep,
+                                float rmin, float rdelta) {
+    return affine_search(16, nmax, x, w, L, m_out, nstep, rmin, rdelta);
+}
+
+void ingot_affine_levels16_ref(int nmax, const float *x, float dl, float dm, uint8_t *L) {
+    for (int l = 0; l < 16; l++) {
+        const int q = dl != 0.0f ? ingot_nearest_int((x[l] + dm) / dl) : 0;
+        L[l] = (uint8_t)(q < 0 ? 0 : q > nmax ? nmax : q);
+    }
+}
+
+static const ingot_k2_kernels k_k2_ref = {ingot_kquant_weights_ref, ingot_affine_search16_ref,
+                                          ingot_affine_levels16_ref};
+
+void ingot_q2_k_quantize_row_with(const float *x, void *vy, int64_t n, const float *imatrix,
+                                  const ingot_k2_kernels *k) {
     assert(n % INGOT_QK_K == 0);
     ingot_block_q2_k *y = vy;
     for (int64_t i = 0; i < n / INGOT_QK_K; i++, x += INGOT_QK_K) {
         float w[INGOT_QK_K], sc[16], mn[16];
         uint8_t L[INGOT_QK_K];
-        kquant_weights(x, imatrix ? imatrix + i * INGOT_QK_K : NULL, w);
+        if (k) k->weights(x, imatrix ? imatrix + i * INGOT_QK_K : NULL, w);
         float max_sc = 0.0f, max_mn = 0.0f;
         for (int j = 0; j < 16; j++) {
-            sc[j] = search ? affine_search(16, 3, x + 16 * j, w + 16 * j, L + 16 * j, &mn[j], 15, -0.5f, 0.1f)
-                           : affine_rtn(16, 3, x + 16 * j, L + 16 * j, &mn[j]);
+            sc[j] = k ? k->search16(3, x + 16 * j, w + 16 * j, L + 16 * j, &mn[j], 15, -0.5f, 0.1f)
+                      : affine_rtn(16, 3, x + 16 * j, L + 16 * j, &mn[j]);
             max_sc = fmaxf(max_sc, sc[j]);
             max_mn = fmaxf(max_mn, mn[j]);
         }
@@ -434,21 +448,18 @@ static void q2_k_quantize(const float *x, void *vy, int64_t n, const float *imat
         const float d = ingot_h2f(y[i].d), dmin = ingot_h2f(y[i].dmin);
         for (int j = 0; j < 16; j++) {
             const float dl = d * (float)(y[i].scales[j] & 0xF), dm = dmin * (float)(y[i].scales[j] >> 4);
-            for (int l = 0; l < 16; l++) {
-                int q = dl != 0.0f ? ingot_nearest_int((x[16 * j + l] + dm) / dl) : 0;
-                L[16 * j + l] = (uint8_t)(q < 0 ? 0 : q > 3 ? 3 : q);
-            }
+            (k ? k->levels16 : ingot_affine_levels16_ref)(3, x + 16 * j, dl, dm, L + 16 * j);
         }
         pack_2bit(L, y[i].qs);
     }
 }
 
 void ingot_q2_k_quantize_row_ref(const float *x, void *y, int64_t n, const float *imatrix) {
-    q2_k_quantize(x, y, n, imatrix, 1);
+    ingot_q2_k_quantize_row_with(x, y, n, imatrix, &k_k2_ref);
 }
 void ingot_q2_k_quantize_row_rtn(const float *x, void *y, int64_t n, const float *imatrix) {
     (void)imatrix;
-    q2_k_quantize(x, y, n, NULL, 0);
+    ingot_q2_k_quantize_row_with(x, y, n, NULL, NULL);
 }
 
 void ingot_q2_k_dequantize_row_ref(const void *vx, float *y, int64_t n) {
