@@ -3,12 +3,23 @@
 // attributes and chosen here.
 #include "ingot/quantize.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+
+// F16C through CPUID leaf 1: clang before 15 rejects "f16c" in
+// __builtin_cpu_supports.
+static bool cpu_has_f16c(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+}
+#endif
+
 static ingot_simd_level g_level = (ingot_simd_level)-1;
 
 ingot_simd_level ingot_simd_detect(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
     // The AVX-512 level builds on the AVX2 one (its table starts as a copy).
     if (avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
