@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -108,6 +110,60 @@ ingot_status ingot_file_pwrite_all(int fd, const void *buf, size_t n, uint64_t o
         off += (uint64_t)w;
     }
     return INGOT_OK;
+}
+
+// ---- atomic output files --------------------------------------------------
+ingot_status ingot_out_file_open(ingot_out_file *o, const char *path, ingot_err *err) {
+    memset(o, 0, sizeof *o);
+    o->slot = -1;
+    size_t n = strlen(path);
+    INGOT_FAIL_IF(n == 0 || n + 16 >= sizeof o->path, err, INGOT_E_ARG, "output path is empty or too long");
+    memcpy(o->path, path, n + 1);
+    snprintf(o->tmp, sizeof o->tmp, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(o->tmp);
+    if (fd < 0) {
+        o->tmp[0] = 0;
+        return ingot_err_set(err, INGOT_E_IO, "%s: cannot create a temporary file beside it: %s", path,
+                             strerror(errno));
+    }
+    fchmod(fd, 0644);
+    o->slot = ingot_cleanup_register(o->tmp);
+    o->f = fdopen(fd, "wb");
+    if (!o->f) {
+        int e = errno;
+        close(fd);
+        ingot_out_file_abort(o);
+        return ingot_err_set(err, INGOT_E_IO, "%s: %s", path, strerror(e));
+    }
+    return INGOT_OK;
+}
+
+ingot_status ingot_out_file_commit(ingot_out_file *o, ingot_err *err) {
+    INGOT_FAIL_IF(!o->f, err, INGOT_E_STATE, "output file is not open");
+    int e = 0;
+    if (fflush(o->f) != 0 || ferror(o->f)) e = errno ? errno : EIO;
+    if (!e && fsync(fileno(o->f)) != 0) e = errno;
+    if (fclose(o->f) != 0 && !e) e = errno ? errno : EIO;
+    o->f = NULL;
+    if (!e && rename(o->tmp, o->path) != 0) e = errno;
+    if (e) {
+        ingot_out_file_abort(o);
+        if (e == ENOSPC) return ingot_err_set(err, INGOT_E_IO, "%s: out of disk space", o->path);
+        return ingot_err_set(err, INGOT_E_IO, "%s: write failed: %s", o->path, strerror(e));
+    }
+    ingot_cleanup_unregister(o->slot);
+    o->slot = -1;
+    o->tmp[0] = 0;
+    return INGOT_OK;
+}
+
+void ingot_out_file_abort(ingot_out_file *o) {
+    if (o->f) fclose(o->f);
+    o->f = NULL;
+    if (o->tmp[0]) unlink(o->tmp);
+    o->tmp[0] = 0;
+    if (o->slot >= 0) ingot_cleanup_unregister(o->slot);
+    o->slot = -1;
 }
 
 // ---- cleanup registry -----------------------------------------------------

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ingot/status.h"
 
@@ -83,6 +84,25 @@ void ingot_file_map_close(ingot_file_map *map);
 ingot_status ingot_file_read_all(const char *path, size_t max_bytes, char **out, size_t *n, ingot_err *err);
 // Write all bytes at an offset, retrying short writes; ENOSPC is reported.
 ingot_status ingot_file_pwrite_all(int fd, const void *buf, size_t n, uint64_t off, const char *path, ingot_err *err);
+
+// ---- atomic output files ------------------------------------------------------
+// A stdio output that appears at its path only when complete: written to a
+// temporary file beside the target (removed on SIGINT/SIGTERM once
+// ingot_cleanup_install_signals ran), then fsync'd and renamed over it.
+typedef struct ingot_out_file {
+    FILE *f;        // write through this
+    char tmp[4096]; // temporary path
+    char path[4096]; // final path
+    int slot;       // cleanup registry slot
+} ingot_out_file;
+// Open a temporary file for `path`. @return INGOT_OK, INGOT_E_IO, INGOT_E_ARG (path too long).
+ingot_status ingot_out_file_open(ingot_out_file *o, const char *path, ingot_err *err);
+// Flush, fsync, close and rename into place. On failure the temporary file is
+// removed and nothing appears at the path (ENOSPC is reported as such).
+ingot_status ingot_out_file_commit(ingot_out_file *o, ingot_err *err);
+// Close and remove the temporary file (safe after a failed commit, and on a
+// zeroed struct).
+void ingot_out_file_abort(ingot_out_file *o);
 
 // ---- interrupt-safe cleanup -----------------------------------------------
 // Paths registered here are unlinked if the process receives SIGINT/SIGTERM

@@ -153,6 +153,36 @@ static int test_common_err_context(void) {
     return 0;
 }
 
+static int test_common_out_file_atomic(void) {
+    const char *dir = ingot_test_tmpdir();
+    char path[512];
+    snprintf(path, sizeof path, "%s/out.bin", dir);
+    ingot_err err = {0};
+    ingot_out_file o;
+    CHECK_OK(ingot_out_file_open(&o, path, &err), &err);
+    fputs("partial", o.f);
+    fflush(o.f);
+    CHECK(access(path, F_OK) != 0); // nothing at the target while writing
+    ingot_out_file_abort(&o);
+    CHECK(access(path, F_OK) != 0);
+    CHECK(access(o.tmp, F_OK) != 0 || o.tmp[0] == 0);
+    CHECK_OK(ingot_out_file_open(&o, path, &err), &err);
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", o.tmp);
+    fputs("complete", o.f);
+    CHECK_OK(ingot_out_file_commit(&o, &err), &err);
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL);
+    char buf[16] = {0};
+    CHECK(fread(buf, 1, sizeof buf, f) == 8);
+    fclose(f);
+    CHECK(strcmp(buf, "complete") == 0);
+    CHECK(access(tmp, F_OK) != 0); // the temporary name is gone
+    unlink(path);
+    rmdir(dir);
+    return 0;
+}
+
 INGOT_TEST_MAIN(T(common_f16_roundtrip), T(common_bf16_rounding), T(common_fp8_decode), T(common_e4m3_encode),
                 T(common_dtype_sizes), T(common_checked_math), T(common_pool_covers_all),
-                T(common_alloc_fault_injection), T(common_err_context))
+                T(common_alloc_fault_injection), T(common_err_context), T(common_out_file_atomic))
