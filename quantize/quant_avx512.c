@@ -524,6 +524,74 @@ AVX512 static void q2_k_quantize_row(const float *x, void *y, int64_t n, const f
     ingot_q2_k_quantize_row_with(x, y, n, imatrix, &k_k2_avx512);
 }
 
+// ---- IQ4_NL quantize ---------------------------------------------------------------------
+// Nearest grid index: the number of midpoints ≤ v, by a branch-free binary
+// search over the 16-entry midpoint table.
+AVX512 static inline __m512i iq4nl_nearest16(__m512 v, __m512 mid) {
+    __m512i idx = _mm512_setzero_si512();
+    for (int step = 8; step >= 1; step >>= 1) {
+        const __m512i cand = _mm512_add_epi32(idx, _mm512_set1_epi32(step));
+        const __m512 m = _mm512_permutexvar_ps(_mm512_sub_epi32(cand, _mm512_set1_epi32(1)), mid);
+        idx = _mm512_mask_mov_epi32(idx, _mm512_cmp_ps_mask(v, m, _CMP_GE_OQ), cand);
+    }
+    return idx;
+}
+
+// ingot_iq4_nl_quantize_row_ref's block quantizer, the same operations on
+// two 16-lane vectors.
+AVX512 static void iq4_nl_quantize_row(const float *x, void *vy, int64_t n, const float *imatrix) {
+    ingot_block_iq4_nl *y = vy;
+    const __m512 mid = _mm512_loadu_ps(ingot_iq4nl_mid);
+    const __m512 grid = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)ingot_iq4nl_values)));
+    for (int64_t i = 0; i < n / INGOT_QK; i++, x += INGOT_QK) {
+        const float *im = imatrix ? imatrix + i * INGOT_QK : NULL;
+        const __m512 x0 = _mm512_loadu_ps(x), x1 = _mm512_loadu_ps(x + 16);
+        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(abs_ps(x0), abs_ps(x1)));
+        float max = 0.0f;
+        if (amax > 0.0f) {
+            const __m512 va = _mm512_set1_ps(amax);
+            const uint32_t bits = (uint32_t)_mm512_cmp_ps_mask(abs_ps(x0), va, _CMP_EQ_OQ) |
+                                  ((uint32_t)_mm512_cmp_ps_mask(abs_ps(x1), va, _CMP_EQ_OQ) << 16);
+            max = x[__builtin_ctz(bits)];
+        }
+        if (fabsf(max) < 1e-30f) {
+            y[i].d = 0;
+            memset(y[i].qs, 0x88, 16);
+            continue;
+        }
+        const float s2 = sum32(_mm512_mul_ps(x0, x0), _mm512_mul_ps(x1, x1)) / INGOT_QK;
+        __m512 w0, w1;
+        if (im) {
+            const __m512 vs2 = _mm512_set1_ps(s2);
+            w0 = _mm512_mul_ps(_mm512_loadu_ps(im), _mm512_sqrt_ps(_mm512_add_ps(vs2, _mm512_mul_ps(x0, x0))));
+            w1 = _mm512_mul_ps(_mm512_loadu_ps(im + 16), _mm512_sqrt_ps(_mm512_add_ps(vs2, _mm512_mul_ps(x1, x1))));
+        } else {
+            const __m512 vs = _mm512_set1_ps(sqrtf(s2));
+            w0 = _mm512_add_ps(vs, abs_ps(x0));
+            w1 = _mm512_add_ps(vs, abs_ps(x1));
+        }
+        const __m512 wx0 = _mm512_mul_ps(w0, x0), wx1 = _mm512_mul_ps(w1, x1);
+        float d = max / -127.0f, best = -1.0f;
+        for (int itry = -7; itry <= 7; itry++) {
+            const __m512 vid = _mm512_set1_ps((-127.0f + (float)itry) / max);
+            const __m512 v0 = _mm512_permutexvar_ps(iq4nl_nearest16(_mm512_mul_ps(x0, vid), mid), grid);
+            const __m512 v1 = _mm512_permutexvar_ps(iq4nl_nearest16(_mm512_mul_ps(x1, vid), mid), grid);
+            const float sqx = sum32(_mm512_mul_ps(wx0, v0), _mm512_mul_ps(wx1, v1));
+            const float sq2 = sum32(_mm512_mul_ps(_mm512_mul_ps(w0, v0), v0), _mm512_mul_ps(_mm512_mul_ps(w1, v1), v1));
+            if (sq2 > 0 && sqx * sqx > best * sq2) {
+                best = sqx * sqx / sq2;
+                d = sqx / sq2;
+            }
+        }
+        y[i].d = ingot_f2h(d);
+        const float dr = ingot_h2f(y[i].d);
+        const __m512 vid = _mm512_set1_ps(dr != 0.0f ? 1.0f / dr : 0.0f);
+        const __m128i lo = _mm512_cvtepi32_epi8(iq4nl_nearest16(_mm512_mul_ps(x0, vid), mid));
+        const __m128i hi = _mm512_cvtepi32_epi8(iq4nl_nearest16(_mm512_mul_ps(x1, vid), mid));
+        _mm_storeu_si128((__m128i *)y[i].qs, _mm_or_si128(lo, _mm_slli_epi16(hi, 4)));
+    }
+}
+
 void ingot_quant_install_avx512(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_Q8_0].quantize_row = q8_0_quantize_row;
     tab[INGOT_DTYPE_Q8_0].vec_dot = q8_0_vec_dot;
@@ -537,6 +605,7 @@ void ingot_quant_install_avx512(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_Q3_K].quantize_row = q3_k_quantize_row;
     tab[INGOT_DTYPE_Q6_K].quantize_row = q6_k_quantize_row;
     tab[INGOT_DTYPE_Q2_K].quantize_row = q2_k_quantize_row;
+    tab[INGOT_DTYPE_IQ4_NL].quantize_row = iq4_nl_quantize_row;
 }
 
 #else

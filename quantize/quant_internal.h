@@ -113,8 +113,11 @@ _Static_assert(offsetof(ingot_block_q5_k, qs) == 48, "q5_k qs offset");
 _Static_assert(offsetof(ingot_block_q6_k, d) == 208, "q6_k d offset");
 _Static_assert(offsetof(ingot_block_q8_k, bsums) == 260, "q8_k bsums offset");
 
-// IQ4_NL grid (GGML kvalues_iq4nl).
+// IQ4_NL grid (GGML kvalues_iq4nl) and the midpoints between neighbours
+// (mid[i] between grid i and i + 1, mid[15] = +inf): the nearest grid index
+// of v is the number of midpoints ≤ v.
 extern const int8_t ingot_iq4nl_values[16];
+extern float ingot_iq4nl_mid[16];
 
 // One-time setup of the lookup tables the kernels read; run by
 // ingot_quant_init (pthread_once) before any kernel is reachable.

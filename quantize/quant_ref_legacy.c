@@ -286,7 +286,8 @@ void ingot_q5_1_vec_dot_ref(int64_t n, float *s, const void *vx, const void *vy)
 // [k, k+1) the answer is nearest(k) or the next index: a 256-entry table on
 // floor(v) plus one comparison with the midpoint.
 static uint8_t g_iq4nl_floor[256]; // [floor(v) + 128]
-static float g_iq4nl_mid[16];      // midpoint between grid i and i + 1 (last: +inf)
+float ingot_iq4nl_mid[16];         // midpoint between grid i and i + 1 (last: +inf)
+#define g_iq4nl_mid ingot_iq4nl_mid
 
 static void iq4nl_tables_init(void) {
     for (int i = 0; i < 15; i++) g_iq4nl_mid[i] = 0.5f * (float)(ingot_iq4nl_values[i] + ingot_iq4nl_values[i + 1]);
@@ -312,9 +313,9 @@ void ingot_quant_legacy_init(void) { iq4nl_tables_init(); }
 // w = sqrt(s2) + |x| (s2 = mean x^2 of the block): large weights count more,
 // as they dominate a layer's output error.
 static void iq4nl_weights(const float *x, const float *im, float *w) {
-    float s2 = 0.0f;
-    for (int j = 0; j < INGOT_QK; j++) s2 += x[j] * x[j];
-    s2 /= INGOT_QK;
+    float p[INGOT_QK];
+    for (int j = 0; j < INGOT_QK; j++) p[j] = x[j] * x[j];
+    const float s2 = ingot_sum32(p) / INGOT_QK;
     for (int j = 0; j < INGOT_QK; j++)
         w[j] = im ? im[j] * sqrtf(s2 + x[j] * x[j]) : sqrtf(s2) + fabsf(x[j]);
 }
@@ -338,12 +339,13 @@ static void iq4nl_quantize_block(const float *x, const float *im, ingot_block_iq
         float best = -1.0f;
         for (int itry = -7; itry <= 7; itry++) {
             const float id = (-127.0f + (float)itry) / max;
-            float sqx = 0, sq2 = 0;
+            float pqx[INGOT_QK], pq2[INGOT_QK];
             for (int j = 0; j < INGOT_QK; j++) {
                 const float v = ingot_iq4nl_values[iq4nl_nearest(x[j] * id)];
-                sqx += w[j] * x[j] * v;
-                sq2 += w[j] * v * v;
+                pqx[j] = w[j] * x[j] * v;
+                pq2[j] = w[j] * v * v;
             }
+            const float sqx = ingot_sum32(pqx), sq2 = ingot_sum32(pq2); // fixed order, as the SIMD twin
             if (sq2 > 0 && sqx * sqx > best * sq2) {
                 best = sqx * sqx / sq2;
                 d = sqx / sq2;
