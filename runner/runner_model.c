@@ -226,6 +226,11 @@ static const ingot_tensor_info *find(const ingot_model *m, const char *name, con
     return ingot_container_tensor(m->c, (size_t)i);
 }
 
+// Record the tensor and its file offset in err before failing on it.
+static void where(ingot_err *err, const char *name, const ingot_tensor_info *t, bool failed) {
+    if (failed) ingot_err_where(err, NULL, name, t ? (int64_t)t->off : -1);
+}
+
 // Bind a [rows, cols] matrix; absent tensors are an error only when required.
 static ingot_status bind_mat(ingot_model *m, const char *name, int64_t rows, int64_t cols, bool required,
                              ingot_mat *out, ingot_err *err) {
@@ -238,6 +243,7 @@ static ingot_status bind_mat(ingot_model *m, const char *name, int64_t rows, int
     }
     const bool shape_ok = (t->n_dims == 2 && t->dims[0] == (uint64_t)rows && t->dims[1] == (uint64_t)cols) ||
                           (t->n_dims == 1 && rows == 1 && t->dims[0] == (uint64_t)cols);
+    where(err, name, t, !shape_ok);
     INGOT_FAIL_IF(!shape_ok, err, INGOT_E_FORMAT, "tensor '%s': shape [%llu, %llu] (rank %u), expected [%lld, %lld]",
                   name, (unsigned long long)t->dims[0], (unsigned long long)t->dims[1], t->n_dims, (long long)rows,
                   (long long)cols);
@@ -248,6 +254,7 @@ static ingot_status bind_mat(ingot_model *m, const char *name, int64_t rows, int
     if (cols > m->max_row_cols) m->max_row_cols = (int)cols; // sizes activation rows and row scratch
     if (t->dtype == INGOT_DTYPE_F8_E4M3_B128) return INGOT_OK;
     out->qt = ingot_quant_get(t->dtype);
+    where(err, name, t, !out->qt || !out->qt->vec_dot);
     INGOT_FAIL_IF(!out->qt || !out->qt->vec_dot, err, INGOT_E_UNSUPPORTED,
                   "tensor '%s': dtype %s has no dot-product kernel", name, ingot_dtype_name(t->dtype));
     uint64_t rb = 0;
@@ -268,6 +275,7 @@ static ingot_status bind_vec(ingot_model *m, const char *name, int64_t n, bool r
     }
     const bool shape_ok = (t->n_dims == 1 && t->dims[0] == (uint64_t)n) ||
                           (t->n_dims == 2 && t->dims[0] == 1 && t->dims[1] == (uint64_t)n);
+    where(err, name, t, !shape_ok);
     INGOT_FAIL_IF(!shape_ok, err, INGOT_E_FORMAT, "tensor '%s': expected %lld values, shape [%llu, %llu]", name,
                   (long long)n, (unsigned long long)t->dims[0], (unsigned long long)t->dims[1]);
     INGOT_FAIL_IF(m->vec_used + (size_t)n > m->vec_cap, err, INGOT_E_FORMAT, "tensor '%s': vector arena overflow",
@@ -275,6 +283,7 @@ static ingot_status bind_vec(ingot_model *m, const char *name, int64_t n, bool r
     float *dst = m->vec_arena + m->vec_used;
     if (!ingot_dtype_decode_f32(t->dtype, data, (size_t)n, dst)) {
         const ingot_quant_traits *qt = ingot_quant_get(t->dtype);
+        where(err, name, t, !qt || n % qt->blck);
         INGOT_FAIL_IF(!qt || n % qt->blck, err, INGOT_E_UNSUPPORTED, "tensor '%s': dtype %s cannot be decoded",
                       name, ingot_dtype_name(t->dtype));
         qt->dequantize_row(data, dst, n);

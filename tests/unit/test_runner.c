@@ -505,6 +505,30 @@ static int test_runner_open_rejects(void) {
         CHECK(m == NULL);
         CHECK_STR_CONTAINS(err.msg, cases[i].msg);
     }
+    // the shape error names the tensor in the error context too
+    {
+        char path[512];
+        snprintf(path, sizeof path, "%s/shape.ingot", dir);
+        ingot_err err = {0};
+        ingot_writer *wr = NULL;
+        const char *meta = "{\"arch\":\"llama\",\"hparams\":{\"n_vocab\":16,\"n_embd\":32,\"n_layer\":1,"
+                           "\"n_head\":4,\"n_ff\":8},\"layers\":[{\"ffn\":\"dense\"}]}";
+        const uint64_t dims[2] = {16, 31};
+        size_t idx;
+        static const float zeros[16 * 31];
+        CHECK_OK(ingot_writer_create(path, INGOT_WRITER_FORCE, &wr, &err), &err);
+        CHECK_OK(ingot_writer_set_metadata(wr, meta, strlen(meta), &err), &err);
+        CHECK_OK(ingot_writer_add_tensor(wr, "token_embd.weight", INGOT_DTYPE_F32, 2, dims, &idx, &err), &err);
+        CHECK_OK(ingot_writer_plan(wr, &err), &err);
+        CHECK_OK(ingot_writer_write(wr, idx, 0, zeros, sizeof zeros, &err), &err);
+        CHECK_OK(ingot_writer_finish(wr, NULL, &err), &err);
+        ingot_writer_free(wr);
+        ingot_model *m = NULL;
+        CHECK_STATUS(ingot_model_open(path, &m, &err), INGOT_E_FORMAT, &err);
+        CHECK_STR_CONTAINS(err.msg, "shape [16, 31]");
+        CHECK_STR_CONTAINS(err.tensor, "token_embd.weight");
+        CHECK(err.off > 0);
+    }
     return 0;
 }
 
