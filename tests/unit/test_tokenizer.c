@@ -181,6 +181,36 @@ static int test_tokenizer_pretok_gpt2(void) {
     return 0;
 }
 
+static ingot_status collect_word(void *ctx, const char *s, size_t n, bool first, ingot_err *err) {
+    return ingot_tok_strlist_push(ctx, s, n, first, err);
+}
+
+// DeepSeek's pre-tokenizer from the fixture, run whole: Split [\r\n] → Split
+// Latin-letter runs with an optional leading space → punctuation runs →
+// \s+$ → CJK runs → Digits(individual) → ByteLevel without regex.
+//   "Hello 世界 123": letters split off "Hello", leaving " 世界 123"; the CJK
+//   split cuts "世界" out of it (" ", "世界", " 123"); Digits isolates 1, 2, 3.
+//   ByteLevel maps bytes: ' ' → Ġ; 世 E4 B8 96 → ä ¸ ĸ; 界 E7 95 8C → ç ķ Į.
+static int test_tokenizer_pretok_deepseek(void) {
+    SKIP_WITHOUT_FIXTURES(fx);
+    ingot_err err = {0};
+    ingot_tokenizer *const tok = load_fixture(fx, "thirdparty/neuralapi/tokenizers/tiny_bpe_split_deepseek_tokenizer.json", &err);
+    CHECK(tok);
+    ingot_tok_strlist words = {0};
+    ingot_tok_pretok_run run = {.tok = tok, .word_fn = collect_word, .word_ctx = &words};
+    const char *const text = "Hello \xe4\xb8\x96\xe7\x95\x8c 123";
+    CHECK_OK(ingot_tok_pretokenize(&run, text, strlen(text), true, &err), &err);
+    static const char *const want[] = {"Hello", "\xc4\xa0", "\xc3\xa4\xc2\xb8\xc4\xb8\xc3\xa7\xc4\xb7\xc4\xae", "\xc4\xa0", "1", "2", "3"};
+    CHECK_EQ_U64(words.n, sizeof want / sizeof *want);
+    for (size_t i = 0; i < words.n; i++)
+        CHECK_MSG(words.p[i].len == strlen(want[i]) && memcmp(ingot_tok_strlist_at(&words, i), want[i], words.p[i].len) == 0,
+                  "word %zu: '%.*s' want '%s'", i, (int)words.p[i].len, ingot_tok_strlist_at(&words, i), want[i]);
+    ingot_tok_pretok_run_deinit(&run);
+    ingot_tok_strlist_deinit(&words);
+    ingot_tokenizer_free(tok);
+    return 0;
+}
+
 // Split behaviours on one pattern (HF normalizer.rs split docs example
 // "the-final--countdown" with '-').
 static int test_tokenizer_split_behaviors(void) {
@@ -852,7 +882,7 @@ static int test_tokenizer_template(void) {
     return 0;
 }
 
-INGOT_TEST_MAIN(T(tokenizer_pretok_qwen2), T(tokenizer_pretok_llama3), T(tokenizer_pretok_gpt2),
+INGOT_TEST_MAIN(T(tokenizer_pretok_qwen2), T(tokenizer_pretok_llama3), T(tokenizer_pretok_gpt2), T(tokenizer_pretok_deepseek),
                 T(tokenizer_split_behaviors), T(tokenizer_ids_qwen2), T(tokenizer_ids_llama3),
                 T(tokenizer_ids_metaspace_byte_fallback), T(tokenizer_ids_wordpiece), T(tokenizer_ids_unigram),
                 T(tokenizer_ids_wordlevel), T(tokenizer_roundtrip_bytelevel), T(tokenizer_roundtrip_metaspace),

@@ -1,6 +1,6 @@
 ingot_add_test_exe(test_tokenizer SOURCES test_tokenizer.c
   LIBS ingot_runner ingot_common PkgConfig::CJSON
-  TESTS tokenizer_pretok_qwen2 tokenizer_pretok_llama3 tokenizer_pretok_gpt2 tokenizer_split_behaviors
+  TESTS tokenizer_pretok_qwen2 tokenizer_pretok_llama3 tokenizer_pretok_gpt2 tokenizer_pretok_deepseek tokenizer_split_behaviors
         tokenizer_ids_qwen2 tokenizer_ids_llama3 tokenizer_ids_metaspace_byte_fallback tokenizer_ids_wordpiece
         tokenizer_ids_unigram tokenizer_ids_wordlevel tokenizer_roundtrip_bytelevel tokenizer_roundtrip_metaspace
         tokenizer_added_in_text tokenizer_added_strip_single_word tokenizer_bpe_merges_forms
