@@ -893,9 +893,61 @@ static int test_engram_alloc_failures(void) {
     return 0;
 }
 
+// ---- V4.1 gate and output -------------------------------------------------------
+
+// A zero key makes the gate score exactly 0: the demo's sign(0) = 0 gives
+// sigmoid(0) = 0.5, V4.1's sign(0) = + gives sigmoid(sqrt(1e-6)); V4.1 has
+// no conv, so the output is the gated value.
+static int test_engram_v41_gate_at_zero(void) {
+    ingot_engram_config c;
+    if (parse_cfg("{\"engram_layer_ids\":[1],\"engram_max_ngram_size\":3,\"engram_n_heads\":2,"
+                  "\"engram_head_dim\":4,\"engram_vocab_size\":200,\"hidden_size\":8,\"hc_mult\":2,"
+                  "\"rms_norm_eps\":1e-6}",
+                  &c))
+        return 1;
+    CHECK_EQ_INT(c.variant, INGOT_ENGRAM_V41);
+    ingot_engram_params p;
+    ingot_err err = {0};
+    CHECK_OK(ingot_engram_params_build(&c, 1000, 1000, 2, &p, &err), &err);
+    CHECK_EQ_INT(p.kernel_size, 0);
+    CHECK_NEAR(p.gate_eps, 1e-6, 1e-12);
+    static int32_t lookup[1000];
+    for (int i = 0; i < 1000; i++) lookup[i] = i;
+    static float table[2000 * 4], vw[8 * 16], kw[8 * 16], ones[8];
+    for (size_t i = 0; i < sizeof table / sizeof *table; i++) table[i] = (float)((i * 7) % 11) / 8.0f - 0.6f;
+    for (size_t i = 0; i < sizeof vw / sizeof *vw; i++) vw[i] = (float)((i * 5) % 13) / 16.0f - 0.4f;
+    for (int i = 0; i < 8; i++) ones[i] = 1;
+    ingot_engram_weights w = {.table_dtype = INGOT_DTYPE_F32, .table = (const uint8_t *)table,
+                              .table_rows = p.layers[0].n_rows};
+    CHECK(p.layers[0].n_rows <= 2000);
+    w.value = (ingot_engram_linear){INGOT_DTYPE_F32, vw, NULL, 8, 16};
+    for (int m = 0; m < 2; m++) {
+        w.key[m] = (ingot_engram_linear){INGOT_DTYPE_F32, kw, NULL, 8, 16}; // all zero
+        w.key_norm[m] = w.query_norm[m] = ones;
+    }
+    const double want[2] = {0.5, 1.0 / (1.0 + exp(-sqrt(1e-6)))};
+    for (int variant = 0; variant < 2; variant++) {
+        p.sign_zero_positive = variant == 1;
+        ingot_engram_state *st = NULL;
+        CHECK_OK(ingot_engram_state_create(&p, &st, &err), &err);
+        float x[16], g[2], v[8], out[16];
+        for (int i = 0; i < 16; i++) x[i] = (float)i / 8.0f - 1.0f;
+        ingot_engram_trace tr = {.gate = g, .value = v, .out = out};
+        ingot_engram_state_push(st, &p, &p.layers[0], lookup, &w, 17, NULL);
+        const ingot_status s2 = ingot_engram_forward(st, &p, &w, x, &tr, &err);
+        ingot_engram_state_free(st);
+        CHECK_OK(s2, &err);
+        for (int m = 0; m < 2; m++) {
+            CHECK_NEAR(g[m], want[variant], 1e-7);
+            for (int d = 0; d < 8; d++) CHECK_NEAR(out[m * 8 + d], g[m] * v[d], 1e-7);
+        }
+    }
+    return 0;
+}
+
 INGOT_TEST_MAIN(T(engram_rng_vectors), T(engram_next_prime), T(engram_v41_params), T(engram_demo_primes),
                 T(engram_toy_hash), T(engram_toy_compress), T(engram_normalize_rules),
                 T(engram_metadata_roundtrip), T(engram_lookup_check), T(engram_forward_toy),
                 T(engram_fixture_compress), T(engram_fixture_rows), T(engram_fixture_forward),
                 T(engram_quantized_rows), T(engram_decode_matches_tokenizer),
-                T(engram_alloc_failures))
+                T(engram_alloc_failures), T(engram_v41_gate_at_zero))
