@@ -172,22 +172,42 @@ static ingot_status run_choose(run *r, ingot_err *err) {
     return ingot_convert_choose(r->opts, r->m, r->ck, r->pol, r->im, r->pool, r->pts, r->choices, err);
 }
 
+// Whether two source tensors hold the same bytes, read with pread in pieces
+// (mapped sources; nothing stays resident). False when unknown.
+static bool same_bytes(const run *r, size_t a, size_t b) {
+    const ingot_st_tensor *ta = ingot_checkpoint_tensor(r->ck, a), *tb = ingot_checkpoint_tensor(r->ck, b);
+    if (!ingot_checkpoint_is_mapped(r->ck) || ta->size != tb->size || ta->dtype != tb->dtype) return false;
+    char pa[4096], pb[4096];
+    shard_path(r->ck, ta->file_index, pa, sizeof pa);
+    shard_path(r->ck, tb->file_index, pb, sizeof pb);
+    const int fa = open(pa, O_RDONLY | O_CLOEXEC), fb = open(pb, O_RDONLY | O_CLOEXEC);
+    const size_t cap = 1u << 20;
+    uint8_t *ba = ingot_malloc(cap), *bb = ingot_malloc(cap);
+    bool same = fa >= 0 && fb >= 0 && ba && bb;
+    for (uint64_t off = 0; same && off < ta->size; off += cap) {
+        const size_t n = ta->size - off < cap ? (size_t)(ta->size - off) : cap;
+        same = pread(fa, ba, n, (off_t)(ta->data_off + off)) == (ssize_t)n &&
+               pread(fb, bb, n, (off_t)(tb->data_off + off)) == (ssize_t)n && !memcmp(ba, bb, n);
+    }
+    ingot_free(ba);
+    ingot_free(bb);
+    if (fa >= 0) close(fa);
+    if (fb >= 0) close(fb);
+    return same;
+}
+
 // A stored lm_head under tied embeddings is dropped (transformers ties the
 // weights at load and never reads it); say whether it matched.
 static void note_tied_head(const run *r) {
     const int64_t h = r->m->dropped_head, e = ingot_checkpoint_find(r->ck, "model.embed_tokens.weight");
     if (h < 0) return;
-    const ingot_st_tensor *th = ingot_checkpoint_tensor(r->ck, (size_t)h);
-    const ingot_st_tensor *te = e >= 0 ? ingot_checkpoint_tensor(r->ck, (size_t)e) : NULL;
-    const uint8_t *ph = ingot_checkpoint_tensor_data(r->ck, (size_t)h);
-    const uint8_t *pe = e >= 0 ? ingot_checkpoint_tensor_data(r->ck, (size_t)e) : NULL;
-    if (ph && pe && te && th->size == te->size && th->dtype == te->dtype && !memcmp(ph, pe, (size_t)th->size))
+    if (e >= 0 && same_bytes(r, (size_t)h, (size_t)e))
         ingot_log(INGOT_LOG_INFO, "lm_head.weight is identical to the tied embedding: not stored");
     else
         ingot_log(INGOT_LOG_WARN,
                   "lm_head.weight is stored but tie_word_embeddings is true: transformers uses the embedding, "
-                  "so the stored copy is not converted%s",
-                  ph && pe ? " (it differs from the embedding)" : "");
+                  "so the stored copy (%s) is not converted",
+                  ingot_checkpoint_is_mapped(r->ck) ? "it differs from the embedding" : "not compared in an archive");
 }
 
 // ---- plan -----------------------------------------------------------------

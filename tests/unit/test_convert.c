@@ -212,6 +212,16 @@ static gen_opts small_llama(void) {
     return g;
 }
 
+static int gen_case(const gen_opts *g, char *dir, size_t dcap, char *out, size_t ocap) {
+    const char *tmp = ingot_test_tmpdir();
+    snprintf(dir, dcap, "%s/ck", tmp);
+    char od[300];
+    snprintf(od, sizeof od, "%.280s/out", tmp);
+    mkdir(od, 0755);
+    snprintf(out, ocap, "%s/x.ingot", od);
+    return gen_llama(dir, g);
+}
+
 // ---- a minimal ustar writer (archives without external tools) -------------
 
 static void tar_header(FILE *f, const char *name, uint64_t size) {
@@ -612,6 +622,40 @@ static int test_convert_tied_head_dropped(void) {
     return 0;
 }
 
+static char g_last_warning[512];
+static void capture_warning(ingot_log_level level, const char *msg, void *user) {
+    (void)user;
+    if (level == INGOT_LOG_WARN) snprintf(g_last_warning, sizeof g_last_warning, "%s", msg);
+}
+
+// tie_word_embeddings with a stored lm_head that differs from the
+// embedding: not converted (transformers ignores it), with a warning.
+static int test_convert_tied_head_differs(void) {
+    const gen_opts g = small_llama();
+    char dir[512], out[512], cfg[600];
+    CHECK_EQ_INT(gen_case(&g, dir, sizeof dir, out, sizeof out), 0);
+    snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+    char *txt = read_file(cfg, NULL);
+    CHECK(txt);
+    char *at = strstr(txt, "\"tie_word_embeddings\": false");
+    CHECK(at);
+    memcpy(at, "\"tie_word_embeddings\": true ", 28);
+    CHECK(write_text(cfg, txt));
+    ingot_free(txt);
+    g_last_warning[0] = 0;
+    ingot_log_set(capture_warning, NULL);
+    ingot_err err = {0};
+    const ingot_status st = convert_to(dir, out, "keep", 1, NULL, &err);
+    ingot_log_set(NULL, NULL);
+    CHECK_OK(st, &err);
+    CHECK_STR_CONTAINS(g_last_warning, "it differs from the embedding");
+    ingot_container *c = NULL;
+    CHECK_OK(ingot_container_open(out, 0, &c, &err), &err);
+    CHECK(ingot_container_find_tensor(c, "output.weight") < 0);
+    ingot_container_close(c);
+    return 0;
+}
+
 // Metadata: provenance hashes are the files' xxh3; tokenizer and generation
 // defaults are carried over.
 static int test_convert_metadata_provenance(void) {
@@ -815,15 +859,6 @@ static int expect_failure(const char *src, const char *out, const ingot_convert_
     return 0;
 }
 
-static int gen_case(const gen_opts *g, char *dir, size_t dcap, char *out, size_t ocap) {
-    const char *tmp = ingot_test_tmpdir();
-    snprintf(dir, dcap, "%s/ck", tmp);
-    char od[300];
-    snprintf(od, sizeof od, "%.280s/out", tmp);
-    mkdir(od, 0755);
-    snprintf(out, ocap, "%s/x.ingot", od);
-    return gen_llama(dir, g);
-}
 
 static int test_convert_error_missing_tensor(void) {
     gen_opts g = small_llama();
@@ -1186,7 +1221,7 @@ static int test_convert_sigint_leaves_nothing(void) {
 
 INGOT_TEST_MAIN(T(convert_fixtures_keep), T(convert_fixtures_q8_0), T(convert_packed_expert_slices),
                 T(convert_mixtral_layouts_agree), T(convert_packed_logits_match_hf), T(convert_config_dialects), T(convert_config_layers),
-                T(convert_tied_head_dropped), T(convert_metadata_provenance), T(convert_archive_matches_folder),
+                T(convert_tied_head_dropped), T(convert_tied_head_differs), T(convert_metadata_provenance), T(convert_archive_matches_folder),
                 T(convert_fp8_block_scales), T(convert_error_missing_tensor), T(convert_error_shape_mismatch),
                 T(convert_error_unexpected_tensor), T(convert_error_nonfinite), T(convert_error_no_space),
                 T(convert_error_unknown_arch), T(convert_error_missing_arch_uses_model_type),
