@@ -194,6 +194,8 @@ static ingot_status config_moe_counts(ingot_model_desc *m, const cJSON *cfg, ing
     const bool has_moe_ff = cfg_has_num(cfg, "moe_intermediate_size");
     INGOT_FORWARD_IF_ERROR(cfg_u32(cfg, has_moe_ff ? "moe_intermediate_size" : "intermediate_size", true, 0,
                                    &hp->n_ff_exp, err));
+    INGOT_FAIL_IF(n_exp > 65536, err, INGOT_E_LIMIT, "config.json: %u experts is over the limit 65536", n_exp);
+    INGOT_FAIL_IF(hp->n_ff_exp == 0, err, INGOT_E_FORMAT, "config.json: the expert intermediate size must be positive");
     return INGOT_OK;
 }
 
