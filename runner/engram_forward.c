@@ -38,13 +38,14 @@ struct ingot_engram_state {
     float *conv_hist;         // [conv_len, G·D] normalised conv inputs, ring by position
     float *emb;               // [d_mem]
     float *value;             // [D]
-    float *key;               // [D]
+    float *key;               // [G, D] one key per stream
     float *tmp;               // [D]
     float *u;                 // [D]
     float *y;                 // [G, D] module output
     float *gate;              // [G]
-    uint8_t *actq;            // quantized activation row for vec_dot
-    size_t actq_cap;
+    uint8_t *actq;            // [1 + G, actq_cap] activation quantized per projection
+    size_t actq_cap;          // bytes per projection
+    ingot_pool *pool;         // borrowed; projections' rows are split across it (NULL: serial)
 };
 
 static size_t page_size(void) {
@@ -64,10 +65,10 @@ ingot_status ingot_engram_state_create(const ingot_engram_params *p, ingot_engra
     INGOT_FAIL_IF(!st, err, INGOT_E_NOMEM, "engram: out of memory");
     st->n_hist = p->max_ngram - 1;
     st->conv_len = p->kernel_size ? (p->kernel_size - 1) * p->dilation : 0;
-    const size_t n_floats = (size_t)st->conv_len * G * D + d_mem + 4 * D + G * D + G;
+    const size_t n_floats = (size_t)st->conv_len * G * D + d_mem + 3 * D + 2 * G * D + G;
     float *f = ingot_calloc(n_floats ? n_floats : 1, sizeof *f);
     st->actq_cap = 2 * (d_mem > D ? d_mem : D) + 512;
-    st->actq = ingot_malloc(st->actq_cap);
+    st->actq = ingot_malloc((1 + G) * st->actq_cap);
     if (!f || !st->actq) {
         ingot_free(f);
         ingot_free(st->actq);
@@ -78,7 +79,7 @@ ingot_status ingot_engram_state_create(const ingot_engram_params *p, ingot_engra
     f += (size_t)st->conv_len * G * D;
     st->emb = f, f += d_mem;
     st->value = f, f += D;
-    st->key = f, f += D;
+    st->key = f, f += G * D;
     st->tmp = f, f += D;
     st->u = f, f += D;
     st->y = f, f += G * D;
@@ -93,6 +94,10 @@ void ingot_engram_state_free(ingot_engram_state *st) {
     ingot_free(st->conv_hist);
     ingot_free(st->actq);
     ingot_free(st);
+}
+
+void ingot_engram_state_set_pool(ingot_engram_state *st, ingot_pool *pool) {
+    if (st) st->pool = pool;
 }
 
 void ingot_engram_state_reset(ingot_engram_state *st) {
@@ -217,39 +222,76 @@ ingot_status ingot_engram_state_gather(const ingot_engram_state *st, const ingot
 
 // ---- math --------------------------------------------------------------------
 
-static ingot_status linear(const ingot_engram_linear *L, const float *x, float *y, ingot_engram_state *st,
-                           ingot_err *err) {
+// One projection of a parallel job: y = W act (+ b).
+typedef struct proj_mat {
+    const ingot_engram_linear *L;
+    const ingot_quant_traits *qt; // NULL for F32 weights
+    const void *act;              // x, or x quantized to qt->vec_dot_type
+    uint64_t row_bytes;
+    float *y;                     // [L->rows]
+} proj_mat;
+
+typedef struct proj_job {
+    proj_mat mat[1 + INGOT_ENGRAM_MAX_HC];
+    uint32_t n_mat;
+    uint32_t chunk;               // rows per work item
+    uint32_t per_mat;             // work items per projection
+} proj_job;
+
+// Check a projection's kernels and prepare its activation (actbuf: actq_cap bytes).
+static ingot_status proj_prepare(const ingot_engram_linear *L, const float *x, uint8_t *actbuf, size_t actq_cap,
+                                 float *y, proj_mat *pm, ingot_err *err) {
     INGOT_FAIL_IF(!L->w, err, INGOT_E_FORMAT, "engram: projection weight missing");
-    uint64_t rb = 0;
-    INGOT_FORWARD_IF_ERROR(ingot_dtype_row_bytes(L->dtype, L->cols, &rb, err));
-    const uint8_t *w = L->w;
-    if (L->dtype == INGOT_DTYPE_F32) {
-        for (uint32_t r = 0; r < L->rows; r++) {
-            const float *row = (const float *)(w + r * rb);
-            float s = 0;
-            for (uint32_t c = 0; c < L->cols; c++) s += row[c] * x[c];
-            y[r] = s + (L->b ? L->b[r] : 0.0f);
-        }
-        return INGOT_OK;
-    }
-    const ingot_quant_traits *qt = ingot_quant_get(L->dtype);
-    INGOT_FAIL_IF(!qt || !qt->vec_dot, err, INGOT_E_UNSUPPORTED, "engram: no kernel for projection dtype %s",
+    *pm = (proj_mat){L, NULL, x, 0, y};
+    INGOT_FORWARD_IF_ERROR(ingot_dtype_row_bytes(L->dtype, L->cols, &pm->row_bytes, err));
+    if (L->dtype == INGOT_DTYPE_F32) return INGOT_OK;
+    pm->qt = ingot_quant_get(L->dtype);
+    INGOT_FAIL_IF(!pm->qt || !pm->qt->vec_dot, err, INGOT_E_UNSUPPORTED, "engram: no kernel for projection dtype %s",
                   ingot_dtype_name(L->dtype));
-    const void *act = x;
-    if (qt->vec_dot_type != INGOT_DTYPE_F32) {
-        const ingot_quant_traits *at = ingot_quant_get(qt->vec_dot_type);
-        uint64_t ab = 0;
-        INGOT_FORWARD_IF_ERROR(ingot_dtype_row_bytes(qt->vec_dot_type, L->cols, &ab, err));
-        INGOT_FAIL_IF(!at || ab > st->actq_cap, err, INGOT_E_UNSUPPORTED, "engram: cannot quantize activations to %s",
-                      ingot_dtype_name(qt->vec_dot_type));
-        at->quantize_row(x, st->actq, L->cols, NULL);
-        act = st->actq;
-    }
-    for (uint32_t r = 0; r < L->rows; r++) {
+    if (pm->qt->vec_dot_type == INGOT_DTYPE_F32) return INGOT_OK;
+    const ingot_quant_traits *at = ingot_quant_get(pm->qt->vec_dot_type);
+    uint64_t ab = 0;
+    INGOT_FORWARD_IF_ERROR(ingot_dtype_row_bytes(pm->qt->vec_dot_type, L->cols, &ab, err));
+    INGOT_FAIL_IF(!at || ab > actq_cap, err, INGOT_E_UNSUPPORTED, "engram: cannot quantize activations to %s",
+                  ingot_dtype_name(pm->qt->vec_dot_type));
+    at->quantize_row(x, actbuf, L->cols, NULL);
+    pm->act = actbuf;
+    return INGOT_OK;
+}
+
+static void proj_item(void *ctx, size_t i, int worker) {
+    (void)worker;
+    const proj_job *job = ctx;
+    const proj_mat *pm = &job->mat[i / job->per_mat];
+    const ingot_engram_linear *L = pm->L;
+    const uint32_t r0 = (uint32_t)(i % job->per_mat) * job->chunk;
+    const uint32_t r1 = r0 + job->chunk < L->rows ? r0 + job->chunk : L->rows;
+    const uint8_t *w = L->w;
+    for (uint32_t r = r0; r < r1; r++) {
         float s = 0;
-        qt->vec_dot(L->cols, &s, w + r * rb, act);
-        y[r] = s + (L->b ? L->b[r] : 0.0f);
+        if (!pm->qt) {
+            const float *row = (const float *)(w + r * pm->row_bytes), *x = pm->act;
+            for (uint32_t c = 0; c < L->cols; c++) s += row[c] * x[c];
+        } else {
+            pm->qt->vec_dot(L->cols, &s, w + r * pm->row_bytes, pm->act);
+        }
+        pm->y[r] = s + (L->b ? L->b[r] : 0.0f);
     }
+}
+
+// The shared value and every stream's key from e, rows split across the pool.
+static ingot_status projections(ingot_engram_state *st, const ingot_engram_params *p, const ingot_engram_weights *w,
+                                ingot_err *err) {
+    proj_job job = {.n_mat = 1 + p->hc_mult, .chunk = 64};
+    INGOT_FORWARD_IF_ERROR(proj_prepare(&w->value, st->emb, st->actq, st->actq_cap, st->value, &job.mat[0], err));
+    for (uint32_t m = 0; m < p->hc_mult; m++)
+        INGOT_FORWARD_IF_ERROR(proj_prepare(&w->key[m], st->emb, st->actq + (m + 1) * st->actq_cap, st->actq_cap,
+                                            st->key + (size_t)m * p->d_model, &job.mat[m + 1], err));
+    for (uint32_t k = 0; k < job.n_mat; k++)
+        INGOT_FAIL_IF(job.mat[k].L->rows != p->d_model, err, INGOT_E_FORMAT, "engram: projection has %u rows, want %u",
+                      job.mat[k].L->rows, p->d_model);
+    job.per_mat = (p->d_model + job.chunk - 1) / job.chunk;
+    ingot_pool_run(st->pool, (size_t)job.n_mat * job.per_mat, proj_item, &job);
     return INGOT_OK;
 }
 
@@ -268,20 +310,19 @@ static float gate_of(float s, bool sign_zero_positive) {
 }
 
 // Gates and gated values for every stream; st->y[m] = α_m v.
-static ingot_status gates(ingot_engram_state *st, const ingot_engram_params *p, const ingot_engram_weights *w,
-                          const float *x, ingot_err *err) {
+static void gates(ingot_engram_state *st, const ingot_engram_params *p, const ingot_engram_weights *w,
+                  const float *x) {
     const uint32_t D = p->d_model;
     for (uint32_t m = 0; m < p->hc_mult; m++) {
-        INGOT_FORWARD_IF_ERROR(linear(&w->key[m], st->emb, st->key, st, err));
-        rmsnorm(st->key, st->key, w->key_norm[m], D, p->gate_eps);
+        float *key = st->key + (size_t)m * D;
+        rmsnorm(key, key, w->key_norm[m], D, p->gate_eps);
         rmsnorm(st->tmp, x + (size_t)m * D, w->query_norm[m], D, p->gate_eps);
         double s = 0;
-        for (uint32_t d = 0; d < D; d++) s += (double)st->key[d] * st->tmp[d];
+        for (uint32_t d = 0; d < D; d++) s += (double)key[d] * st->tmp[d];
         st->gate[m] = gate_of((float)(s / sqrt((double)D)), p->sign_zero_positive);
         float *y = st->y + (size_t)m * D;
         for (uint32_t d = 0; d < D; d++) y[d] = st->gate[m] * st->value[d];
     }
-    return INGOT_OK;
 }
 
 // Conv of stream m at the current position (st->pos - 1); adds SiLU(conv)
@@ -324,8 +365,8 @@ ingot_status ingot_engram_forward(ingot_engram_state *st, const ingot_engram_par
                   "engram: conv weights missing");
     for (uint32_t j = 0; j < n_cols; j++)
         INGOT_FORWARD_IF_ERROR(table_row(w, p->d_h, st->rows[j], st->emb + (size_t)j * p->d_h, err));
-    INGOT_FORWARD_IF_ERROR(linear(&w->value, st->emb, st->value, st, err));
-    INGOT_FORWARD_IF_ERROR(gates(st, p, w, x, err));
+    INGOT_FORWARD_IF_ERROR(projections(st, p, w, err));
+    gates(st, p, w, x);
     if (tr) {
         trace_copy(tr->emb, st->emb, (size_t)n_cols * p->d_h);
         trace_copy(tr->value, st->value, D);

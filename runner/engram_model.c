@@ -380,6 +380,10 @@ int ingot_engram_model_find(const ingot_engram_model *m, int layer) {
     return -1;
 }
 
+void ingot_engram_model_set_pool(ingot_engram_model *m, ingot_pool *pool) {
+    for (uint32_t i = 0; m && i < m->p.n_layers; i++) ingot_engram_state_set_pool(m->st[i], pool);
+}
+
 void ingot_engram_model_set_enabled(ingot_engram_model *m, bool enabled) {
     if (m) m->disabled = !enabled;
 }
@@ -460,7 +464,7 @@ ingot_status ingot_engram_model_forward(ingot_engram_model *m, int layer, float 
 
 static ingot_status runner_hook(const ingot_model *m, ingot_state *s, int layer, float *h, const int32_t *tokens,
                                 int n, int pos, ingot_err *err) {
-    (void)s;
+    ingot_engram_model_set_pool(m->engram_ctx, s->pool);
     return ingot_engram_model_forward(m->engram_ctx, layer, h, tokens, n, pos, err);
 }
 

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ingot/common.h"
 #include "ingot/dtype.h"
 #include "ingot/status.h"
 
@@ -206,6 +207,9 @@ typedef struct ingot_engram_state ingot_engram_state;
 ingot_status ingot_engram_state_create(const ingot_engram_params *p, ingot_engram_state **out /* out */,
                                        ingot_err *err);
 void ingot_engram_state_free(ingot_engram_state *st);
+// Split the projections' rows across `pool` (borrowed; NULL: serial).
+// Results are identical either way.
+void ingot_engram_state_set_pool(ingot_engram_state *st, ingot_pool *pool);
 // Forget the sequence (position 0 next).
 void ingot_engram_state_reset(ingot_engram_state *st);
 
@@ -299,6 +303,8 @@ void ingot_engram_model_prefetch(ingot_engram_model *m, const int32_t *tokens, i
 //         does not continue the sequence), and ingot_engram_forward's codes.
 ingot_status ingot_engram_model_forward(ingot_engram_model *m, int layer, float *x, const int32_t *tokens, int n,
                                         int pos, ingot_err *err);
+// Run the projections on `pool` (borrowed, may be NULL) from now on.
+void ingot_engram_model_set_pool(ingot_engram_model *m, ingot_pool *pool);
 // Disable every Engram layer (the forward becomes a no-op); for benchmarks
 // that compare a model with and without its Engram.
 void ingot_engram_model_set_enabled(ingot_engram_model *m, bool enabled);

@@ -87,7 +87,9 @@ static int run_and_compare(const char *path, double atol, cmp_stats *out) {
     size_t ln = 0;
     float *ref = (float *)read_file("logits.f32", &ln);
     ingot_state *s = NULL;
-    if (st == INGOT_OK) st = ingot_state_create(m, 64, T_TOK, NULL, &s, &err);
+    ingot_pool *pool = NULL; // two threads: the Engram projections are split across them too
+    if (st == INGOT_OK) st = ingot_pool_create(2, &pool, &err);
+    if (st == INGOT_OK) st = ingot_state_create(m, 64, T_TOK, pool, &s, &err);
     int r = st != INGOT_OK || !ids || n != T_TOK || !ref || ln != sizeof(float) * T_TOK * VOCAB || !ingot_engram_of(m);
     double worst = 0, d2 = 0, r2 = 0;
     int top1 = 0;
@@ -115,6 +117,7 @@ static int run_and_compare(const char *path, double atol, cmp_stats *out) {
     }
     if (r) fprintf(stderr, "%s: %s\n", path, err.msg);
     ingot_state_free(s);
+    ingot_pool_free(pool);
     ingot_model_close(m);
     ingot_free(ids);
     ingot_free(ref);
