@@ -4,6 +4,7 @@
 // streaming decode, the HF per-token decode used by Engram, and hostile or
 // malformed tokenizer.json input.
 #include <cjson/cJSON.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "ingot/common.h"
@@ -857,6 +858,48 @@ static int test_tokenizer_alloc_failures(void) {
     return 0;
 }
 
+// One tokenizer shared by several threads gives each the same ids as a
+// lone caller (no hidden mutable state; PCRE2 code and JIT are shared
+// read-only).
+typedef struct conc_ctx {
+    const ingot_tokenizer *tok;
+    const int32_t *want;   // [N_TEXTS][256]
+    const size_t *n_want;  // [N_TEXTS]
+    atomic_int bad;        // set on a mismatch
+} conc_ctx;
+
+static void conc_one(void *ctx, size_t i, int worker) {
+    conc_ctx *const c = ctx;
+    (void)worker;
+    const size_t t = i % N_TEXTS;
+    int32_t ids[256];
+    size_t n = 0;
+    ingot_err err = {0};
+    if (ingot_tokenizer_encode(c->tok, texts[t], strlen(texts[t]), true, ids, 256, &n, &err) != INGOT_OK ||
+        n != c->n_want[t] || memcmp(ids, c->want + 256 * t, n * sizeof *ids) != 0)
+        atomic_store(&c->bad, 1);
+}
+
+static int test_tokenizer_concurrent_encode(void) {
+    SKIP_WITHOUT_FIXTURES(fx);
+    ingot_err err = {0};
+    ingot_tokenizer *const tok = load_fixture(fx, "thirdparty/neuralapi/tokenizers/tiny_bpe_split_qwen2_tokenizer.json", &err);
+    CHECK(tok);
+    static int32_t want[N_TEXTS * 256];
+    size_t n_want[N_TEXTS];
+    for (size_t t = 0; t < N_TEXTS; t++)
+        CHECK_OK(ingot_tokenizer_encode(tok, texts[t], strlen(texts[t]), true, want + 256 * t, 256, &n_want[t], &err),
+                 &err);
+    ingot_pool *pool = NULL;
+    CHECK_OK(ingot_pool_create(4, &pool, &err), &err);
+    conc_ctx c = {.tok = tok, .want = want, .n_want = n_want};
+    ingot_pool_run(pool, 400, conc_one, &c);
+    ingot_pool_free(pool);
+    ingot_tokenizer_free(tok);
+    CHECK(!atomic_load(&c.bad));
+    return 0;
+}
+
 // Template post-processor: add_special wraps the ids.
 static int test_tokenizer_template(void) {
     static const char json[] =
@@ -890,4 +933,5 @@ INGOT_TEST_MAIN(T(tokenizer_pretok_qwen2), T(tokenizer_pretok_llama3), T(tokeniz
                 T(tokenizer_normalizers), T(tokenizer_normalizers_prepend_bert), T(tokenizer_byte_fallback),
                 T(tokenizer_decode_token_hf), T(tokenizer_stream_decode), T(tokenizer_encode_limits),
                 T(tokenizer_encode_bound), T(tokenizer_unsupported), T(tokenizer_malformed),
-                T(tokenizer_truncation_sweep), T(tokenizer_alloc_failures), T(tokenizer_template))
+                T(tokenizer_truncation_sweep), T(tokenizer_alloc_failures), T(tokenizer_concurrent_encode),
+                T(tokenizer_template))

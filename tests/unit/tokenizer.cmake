@@ -6,6 +6,6 @@ ingot_add_test_exe(test_tokenizer SOURCES test_tokenizer.c
         tokenizer_added_in_text tokenizer_added_strip_single_word tokenizer_bpe_merges_forms
         tokenizer_normalizers tokenizer_normalizers_prepend_bert tokenizer_byte_fallback
         tokenizer_decode_token_hf tokenizer_stream_decode tokenizer_encode_limits tokenizer_encode_bound
-        tokenizer_unsupported tokenizer_malformed tokenizer_truncation_sweep tokenizer_alloc_failures
+        tokenizer_unsupported tokenizer_malformed tokenizer_truncation_sweep tokenizer_alloc_failures tokenizer_concurrent_encode
         tokenizer_template)
 target_include_directories(test_tokenizer PRIVATE ${PROJECT_SOURCE_DIR}/runner)
