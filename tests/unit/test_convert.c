@@ -567,6 +567,54 @@ static int test_convert_config_dialects(void) {
     return 0;
 }
 
+static char g_last_warning[512];
+static void capture_warning(ingot_log_level level, const char *msg, void *user) {
+    (void)user;
+    if (level == INGOT_LOG_WARN) snprintf(g_last_warning, sizeof g_last_warning, "%s", msg);
+}
+
+// Every config key replaced by a hostile value: a status, never a crash.
+static int test_convert_config_hostile_values(void) {
+    SKIP_WITHOUT_FIXTURES(fx);
+    static const char *const dirs[] = {"hf/deepseek_v3", "hf/qwen3_moe", "thirdparty/neuralapi/qwen3_moe_window",
+                                       "thirdparty/neuralapi/deepseek_v2_yarn"};
+    static const char *const bad[] = {"null", "-1", "0", "1e12", "4294967296", "0.5", "\"x\"", "[]", "{}", "[1e9]",
+                                      "true"};
+    int n_calls = 0, n_ok = 0;
+    ingot_log_set(capture_warning, NULL); // keep the expected warnings off the console
+    for (size_t d = 0; d < sizeof dirs / sizeof *dirs; d++) {
+        char src[1024];
+        snprintf(src, sizeof src, "%s/%s", fx, dirs[d]);
+        ingot_err err = {0};
+        ingot_checkpoint *ck = NULL;
+        CHECK_OK(ingot_checkpoint_open(src, &ck, &err), &err);
+        size_t n = 0;
+        cJSON *cfg = cJSON_Parse(ingot_checkpoint_aux(ck, "config.json", &n));
+        CHECK(cfg);
+        for (int k = 0; k < cJSON_GetArraySize(cfg); k++) {
+            const char *key = cJSON_GetArrayItem(cfg, k)->string;
+            for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
+                cJSON *c = cJSON_Duplicate(cfg, 1);
+                cJSON_ReplaceItemInObject(c, key, cJSON_Parse(bad[b]));
+                char *txt = cJSON_PrintUnformatted(c);
+                ingot_model_desc *m = NULL;
+                const ingot_status st = ingot_model_describe(ck, txt, strlen(txt), 0, &m, &err);
+                CHECK_MSG(st == INGOT_OK || err.msg[0], "%s=%s: failed without a message", key, bad[b]);
+                n_ok += st == INGOT_OK;
+                n_calls++;
+                ingot_model_desc_free(m);
+                cJSON_free(txt);
+                cJSON_Delete(c);
+            }
+        }
+        cJSON_Delete(cfg);
+        ingot_checkpoint_close(ck);
+    }
+    ingot_log_set(NULL, NULL);
+    printf("%d hostile configs, %d still described\n", n_calls, n_ok);
+    return 0;
+}
+
 // Layer patterns and windows come out of the config as HF computes them.
 static int test_convert_config_layers(void) {
     SKIP_WITHOUT_FIXTURES(fx);
@@ -620,12 +668,6 @@ static int test_convert_tied_head_dropped(void) {
     unlink(out);
     rmdir(tmp);
     return 0;
-}
-
-static char g_last_warning[512];
-static void capture_warning(ingot_log_level level, const char *msg, void *user) {
-    (void)user;
-    if (level == INGOT_LOG_WARN) snprintf(g_last_warning, sizeof g_last_warning, "%s", msg);
 }
 
 // tie_word_embeddings with a stored lm_head that differs from the
@@ -1220,7 +1262,8 @@ static int test_convert_sigint_leaves_nothing(void) {
 }
 
 INGOT_TEST_MAIN(T(convert_fixtures_keep), T(convert_fixtures_q8_0), T(convert_packed_expert_slices),
-                T(convert_mixtral_layouts_agree), T(convert_packed_logits_match_hf), T(convert_config_dialects), T(convert_config_layers),
+                T(convert_mixtral_layouts_agree), T(convert_packed_logits_match_hf), T(convert_config_dialects),
+                T(convert_config_layers), T(convert_config_hostile_values),
                 T(convert_tied_head_dropped), T(convert_tied_head_differs), T(convert_metadata_provenance), T(convert_archive_matches_folder),
                 T(convert_fp8_block_scales), T(convert_error_missing_tensor), T(convert_error_shape_mismatch),
                 T(convert_error_unexpected_tensor), T(convert_error_nonfinite), T(convert_error_no_space),
