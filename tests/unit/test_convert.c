@@ -1235,7 +1235,7 @@ static int test_convert_sigint_leaves_nothing(void) {
     if (pid == 0) {
         ingot_cleanup_install_signals();
         ingot_err err = {0};
-        const ingot_status st = convert_to(dir, out, "q4_k_m", 2, NULL, &err);
+        const ingot_status st = convert_to(dir, out, "q4_k_m", 1, NULL, &err); // one thread: seconds of work
         _exit(st == INGOT_OK ? 0 : 3);
     }
     // Wait for the temporary file, then interrupt.
@@ -1248,7 +1248,7 @@ static int test_convert_sigint_leaves_nothing(void) {
         }
     }
     CHECK_MSG(seen, "no temporary file appeared");
-    struct timespec ts = {0, 200 * 1000 * 1000};
+    struct timespec ts = {0, 50 * 1000 * 1000};
     nanosleep(&ts, NULL);
     kill(pid, SIGINT);
     int status = 0;
