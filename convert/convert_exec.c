@@ -271,8 +271,7 @@ uint64_t ingot_exec_item_out_need(const exec_item *it) {
 // pages (page faults are expensive, more so under virtualisation).
 static void populate_pages(const uint8_t *p, uint64_t n) {
 #ifdef MADV_POPULATE_READ
-    static long page;
-    if (!page) page = sysconf(_SC_PAGESIZE);
+    const long page = sysconf(_SC_PAGESIZE);
     const uintptr_t a = (uintptr_t)p & ~(uintptr_t)(page - 1);
     madvise((void *)a, (size_t)((uintptr_t)p + n - a), MADV_POPULATE_READ);
 #else
@@ -283,8 +282,7 @@ static void populate_pages(const uint8_t *p, uint64_t n) {
 
 // Drop the pages of a source byte range from this process (mapped sources).
 static void release_pages(const uint8_t *p, uint64_t n) {
-    static long page;
-    if (!page) page = sysconf(_SC_PAGESIZE);
+    const long page = sysconf(_SC_PAGESIZE);
     const uintptr_t a = ((uintptr_t)p + (uintptr_t)page - 1) & ~(uintptr_t)(page - 1);
     const uintptr_t b = ((uintptr_t)p + n) & ~(uintptr_t)(page - 1);
     if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
@@ -467,7 +465,10 @@ ingot_status ingot_exec_run_batch(exec_ctx *x, ingot_pool *pool, ingot_err *err)
         x->run_first[j] = total;
         it->left = it->n_units;
         total += it->n_units;
-        if (it->n_units == 0) item_done(x, it, &(ingot_convert_nonfinite){0, UINT64_MAX});
+        if (it->n_units == 0) { // empty tensor: done without work
+            it->left = 1;
+            item_done(x, it, &(ingot_convert_nonfinite){0, UINT64_MAX});
+        }
     }
     ingot_pool_run(pool, (size_t)total, run_unit, x);
     if (x->st != INGOT_OK) {
