@@ -38,12 +38,14 @@ static const char *json_str(const cJSON *o, const char *key) {
 static const char *const k_arches[] = {"llama",     "mistral", "qwen2", "qwen3",       "qwen2_moe",
                                        "qwen3_moe", "mixtral", "olmoe", "deepseek_v2", "deepseek_v3"};
 
-static ingot_status parse_rope_scaling(const cJSON *rs, ingot_rope_scaling *sc, ingot_err *err) {
+// max_pos stands in for original_max_pos when the scaling omits it (as
+// transformers does for YaRN).
+static ingot_status parse_rope_scaling(const cJSON *rs, double max_pos, ingot_rope_scaling *sc, ingot_err *err) {
     memset(sc, 0, sizeof *sc);
     if (!cJSON_IsObject(rs)) return INGOT_OK;
     const char *type = json_str(rs, "type");
     sc->factor = json_num(rs, "factor", 1.0);
-    sc->original_max_pos = json_num(rs, "original_max_pos", 0);
+    sc->original_max_pos = json_num(rs, "original_max_pos", max_pos);
     sc->beta_fast = json_num(rs, "beta_fast", 32);
     sc->beta_slow = json_num(rs, "beta_slow", 1);
     sc->mscale = json_num(rs, "mscale", 0);
@@ -145,7 +147,8 @@ static ingot_status parse_hparams(ingot_model *m, const cJSON *hp, ingot_rope_sc
     m->qk_norm_mode = cJSON_IsTrue(qkn) ? 1 : (cJSON_IsString(qkn) && !strcmp(qkn->valuestring, "full")) ? 2 : 0;
     INGOT_FORWARD_IF_ERROR(parse_mla(m, cJSON_GetObjectItemCaseSensitive(hp, "mla"), err));
     INGOT_FORWARD_IF_ERROR(parse_moe(m, cJSON_GetObjectItemCaseSensitive(hp, "moe"), err));
-    INGOT_FORWARD_IF_ERROR(parse_rope_scaling(cJSON_GetObjectItemCaseSensitive(hp, "rope_scaling"), sc, err));
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(hp, "rope_scaling");
+    INGOT_FORWARD_IF_ERROR(parse_rope_scaling(rs, c->max_pos, sc, err));
     const int rope_dim = json_int(hp, "rope_dim", c->is_mla ? c->qk_rope_head_dim : c->head_dim);
     INGOT_FAIL_IF(rope_dim <= 0 || rope_dim % 2 || rope_dim > 512 ||
                       rope_dim > (c->is_mla ? c->qk_rope_head_dim : c->head_dim),
