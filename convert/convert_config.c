@@ -344,7 +344,11 @@ static ingot_status config_core(ingot_model_desc *m, const cJSON *cfg, ingot_err
 ingot_status ingot_model_config_parse(ingot_model_desc *m, const char *json, size_t n, ingot_err *err) {
     INGOT_FAIL_IF(!json, err, INGOT_E_FORMAT, "config.json is missing (give one with --config)");
     cJSON *cfg = cJSON_ParseWithLength(json, n);
-    INGOT_FAIL_IF(!cJSON_IsObject(cfg), err, INGOT_E_FORMAT, "config.json: not a JSON object");
+    if (cfg && !cJSON_IsObject(cfg)) {
+        cJSON_Delete(cfg);
+        cfg = NULL;
+    }
+    INGOT_FAIL_IF(!cfg, err, INGOT_E_FORMAT, "config.json: not a JSON object");
     const ingot_status st = config_core(m, cfg, err);
     cJSON_Delete(cfg);
     return st;
