@@ -5,6 +5,8 @@
 //
 //   ingot-samples --preset qwen3moe-200m -o /tmp/q3m200
 //   bench_convert /tmp/q3m200 [--presets keep,q8_0,q4_k_m] [--threads N] [--out DIR] [--repeat K]
+//
+// "cp+sync" also fsyncs the copy, as ingot convert does with its output.
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -67,6 +69,15 @@ static int run_cp(void *arg) {
 static void log_phases(ingot_log_level level, const char *msg, void *user) {
     (void)user;
     if (level <= INGOT_LOG_WARN || getenv("BENCH_CONVERT_PHASES")) fprintf(stderr, "  %s\n", msg);
+}
+
+// cp, then fsync of what it wrote (ingot convert fsyncs its output).
+static int run_cp_sync(void *arg) {
+    const job *j = arg;
+    char cmd[8400];
+    snprintf(cmd, sizeof cmd, "cp -r -T '%s' '%s/cp-copy' && sync -f '%s/cp-copy'", j->src, j->out_dir, j->out_dir);
+    execlp("sh", "sh", "-c", cmd, (char *)NULL);
+    return 127;
 }
 
 static int run_convert(void *arg) {
@@ -152,6 +163,11 @@ int main(int argc, char **argv) {
     for (int k = 0; k < repeat; k++) {
         const result r = measure(run_cp, &j);
         report("cp", &r, src_bytes, tree_bytes(cp_dir));
+        char rm[4200];
+        snprintf(rm, sizeof rm, "rm -rf '%s'", cp_dir);
+        if (system(rm) != 0) return 1;
+        const result rs = measure(run_cp_sync, &j);
+        report("cp+sync", &rs, src_bytes, tree_bytes(cp_dir));
         char list[256];
         snprintf(list, sizeof list, "%s", presets);
         for (char *save = NULL, *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
