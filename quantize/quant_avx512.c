@@ -268,13 +268,6 @@ AVX512 static void q8_0_vec_dot(int64_t n, float *s, const void *vx, const void 
     *s = sum;
 }
 
-// 16 nibble bytes to 32 values in a 256-bit register: low nibbles first.
-AVX512 static inline __m256i unpack_nibbles(const uint8_t *qs) {
-    const __m128i b = _mm_loadu_si128((const __m128i *)qs);
-    const __m128i m = _mm_set1_epi8(0x0F);
-    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(b, 4), m), _mm_and_si128(b, m));
-}
-
 AVX512 static void q4_0_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
     const ingot_block_q4_0 *x = vx;
     const ingot_block_q8_0 *y = vy;
