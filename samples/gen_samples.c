@@ -23,7 +23,6 @@
 #include "ingot/dtype.h"
 #include "ingot/common.h"
 #include "ingot/engram.h"
-#include "sample_corpus.h"
 
 // ---- model description ----------------------------------------------------
 typedef enum arch { ARCH_LLAMA, ARCH_QWEN3_MOE, ARCH_DEEPSEEK_V3 } arch;
@@ -485,7 +484,7 @@ static void bpe_collect_words(bpe_state *b) {
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)k_gpt2_split, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &errc,
                                    &erroff, NULL);
     pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-    const char *text = k_sample_corpus;
+    const char *text = ingot_builtin_text;
     size_t n = strlen(text), pos = 0;
     while (pos < n && pcre2_match(re, (PCRE2_SPTR)text, n, pos, 0, md, NULL) > 0) {
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);

@@ -40,8 +40,8 @@ static ingot_status make_tokens(const ingot_model *m, const ingot_verify_opts *o
     }
     int have = 0;
     if (tok) {
-        const char *t = text ? text : ingot_verify_builtin_text;
-        size_t tn = text ? text_n : strlen(ingot_verify_builtin_text);
+        const char *t = text ? text : ingot_builtin_text;
+        size_t tn = text ? text_n : strlen(ingot_builtin_text);
         size_t cap = ingot_tokenizer_encode_bound(tok, tn);
         int32_t *buf = ingot_malloc(cap * sizeof *buf);
         size_t got = 0;

@@ -29,7 +29,4 @@ size_t verify_expected_tensors(const cJSON *meta, ingot_verify_report *r, verify
 // recomputed and equal). Adds problems; no-op without Engram metadata.
 void verify_engram_consistency(const ingot_container *c, const cJSON *meta, ingot_verify_report *r);
 
-// The built-in end-to-end text.
-extern const char ingot_verify_builtin_text[];
-
 #endif

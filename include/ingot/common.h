@@ -104,6 +104,11 @@ ingot_status ingot_out_file_commit(ingot_out_file *o, ingot_err *err);
 // zeroed struct).
 void ingot_out_file_abort(ingot_out_file *o);
 
+// ---- built-in text ----------------------------------------------------------
+// About 600 words of plain prose (NUL-terminated): the sample tokenizer's
+// corpus and verify's default end-to-end text.
+extern const char ingot_builtin_text[];
+
 // ---- interrupt-safe cleanup -----------------------------------------------
 // Paths registered here are unlinked if the process receives SIGINT/SIGTERM
 // (after ingot_cleanup_install_signals). Up to 16 at once.

@@ -1,10 +1,11 @@
-// The built-in text the sample tokenizer is trained on and the README's
-// main job prompts with. Original prose, with deliberate case, accent, width
-// and spacing variants so Engram's tokenizer compression has real work.
-#ifndef INGOT_SAMPLE_CORPUS_H
-#define INGOT_SAMPLE_CORPUS_H
+// The built-in English text: the corpus the sample tokenizer is trained on,
+// the prompt source of the README's main job, and the default text of the
+// end-to-end comparison in verify. Original prose, with deliberate case,
+// accent, width and spacing variants so Engram's tokenizer compression and
+// the byte-level pre-tokenizers have real work.
+#include "ingot/common.h"
 
-static const char k_sample_corpus[] =
+const char ingot_builtin_text[] =
     "The river ran past the old mill, and the miller counted the sacks of grain before the winter came. "
     "the river was cold. THE RIVER WAS LOUD. The River remembered every flood since the town was founded.\n"
     "A small café stood on the corner; the cafe sold bread, coffee and soup. Café owners rise early, "
@@ -23,5 +24,3 @@ static const char k_sample_corpus[] =
     "Ångström, Zürich, São Paulo, Kraków, Malmö and Reykjavík are places with accents in their names.\n"
     "the quick brown fox jumps over the lazy dog. THE QUICK BROWN FOX JUMPS OVER THE LAZY DOG.\n"
     "It's the model's file; they're sure it'll work, and we've checked what you'd expect.\n";
-
-#endif
