@@ -160,6 +160,10 @@ static void mla_item_absorbed(void *ctx, size_t i, int worker) {
     }
 }
 
+// q_a_layernorm and kv_a_layernorm are built without the config's eps in
+// transformers' DeepseekV2/V3 (and DeepSeek's own code): RMSNorm's default.
+#define MLA_NORM_EPS 1e-6f
+
 static void attention_mla(const ingot_model *m, ingot_state *s, int l, int n, int pos) {
     const ingot_model_config *c = &m->cfg;
     const ingot_layer *L = &m->layers[l];
@@ -168,7 +172,10 @@ static void attention_mla(const ingot_model *m, ingot_state *s, int l, int n, in
     if (c->q_lora_rank > 0) {
         const int r = c->q_lora_rank;
         ingot_matmul(s, &L->wq_a, s->xb, (size_t)E, n, s->k, (size_t)r);
-        for (int t = 0; t < n; t++) ingot_rmsnorm(s->k + (size_t)t * r, s->k + (size_t)t * r, L->q_a_norm, r, c->norm_eps);
+        for (int t = 0; t < n; t++) {
+            float *row = s->k + (size_t)t * r;
+            ingot_rmsnorm(row, row, L->q_a_norm, r, MLA_NORM_EPS);
+        }
         ingot_matmul(s, &L->wq_b, s->k, (size_t)r, n, s->q, (size_t)qd);
     } else {
         ingot_matmul(s, &L->wq_b, s->xb, (size_t)E, n, s->q, (size_t)qd);
@@ -178,10 +185,11 @@ static void attention_mla(const ingot_model *m, ingot_state *s, int l, int n, in
     for (int t = 0; t < n; t++) {
         const float *cs = s->rope_cs + (size_t)t * m->rope.dim;
         float *dst = cache + (size_t)(pos + t) * s->kv_row;
-        ingot_rmsnorm(dst, s->k + (size_t)t * (kvl + rope), L->kv_a_norm, kvl, c->norm_eps);
+        ingot_rmsnorm(dst, s->k + (size_t)t * (kvl + rope), L->kv_a_norm, kvl, MLA_NORM_EPS);
         memcpy(dst + kvl, s->k + (size_t)t * (kvl + rope) + kvl, (size_t)rope * sizeof(float));
         ingot_rope_apply(&m->rope, dst + kvl, cs);
-        for (int h = 0; h < c->n_head; h++) ingot_rope_apply(&m->rope, s->q + (size_t)t * qd + h * (nope + rope) + nope, cs);
+        float *q_pe = s->q + (size_t)t * qd + nope; // rope part of head 0
+        for (int h = 0; h < c->n_head; h++) ingot_rope_apply(&m->rope, q_pe + h * (nope + rope), cs);
     }
     const bool absorbed = s->mla_mode == INGOT_MLA_ABSORBED || (s->mla_mode == INGOT_MLA_AUTO && n == 1);
     attn_job j = {m, s, l, n, pos};
@@ -200,7 +208,8 @@ static void attention_mla(const ingot_model *m, ingot_state *s, int l, int n, in
 static void ffn_swiglu(ingot_state *s, const ingot_mat *gate, const ingot_mat *up, const ingot_mat *down,
                        const float *x, int n, float *y) {
     const int E = s->m->cfg.n_embd, f = (int)gate->rows;
-    const ingot_mm_op gate_up[2] = {{gate, x, (size_t)E, n, s->hb, (size_t)f}, {up, x, (size_t)E, n, s->hb2, (size_t)f}};
+    const ingot_mm_op gate_up[2] = {{gate, x, (size_t)E, n, s->hb, (size_t)f},
+                                    {up, x, (size_t)E, n, s->hb2, (size_t)f}};
     ingot_matmul_ops(s, gate_up, 2);
     swiglu(s->hb, s->hb2, (size_t)n * (size_t)f);
     ingot_matmul(s, down, s->hb, (size_t)f, n, y, (size_t)E);
