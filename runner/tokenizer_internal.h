@@ -44,7 +44,10 @@ ingot_status ingot_tok_strlist_push(ingot_tok_strlist *l, const char *s, size_t 
 ingot_status ingot_tok_strlist_reserve(ingot_tok_strlist *l, size_t extra, ingot_err *err);
 // Append bytes to the last piece (which must end at the arena's end).
 ingot_status ingot_tok_strlist_append(ingot_tok_strlist *l, const char *s, size_t n, ingot_err *err);
-static inline const char *ingot_tok_strlist_at(const ingot_tok_strlist *l, size_t i) { return l->buf + l->p[i].off; }
+// An empty arena has no buffer yet: its pieces are all "".
+static inline const char *ingot_tok_strlist_at(const ingot_tok_strlist *l, size_t i) {
+    return l->buf ? l->buf + l->p[i].off : "";
+}
 
 // ---- UTF-8 helpers ----------------------------------------------------------
 // Length of the valid UTF-8 prefix of s[0..n) (== n when all valid).
