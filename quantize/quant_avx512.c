@@ -585,6 +585,43 @@ AVX512 static void iq4_nl_quantize_row(const float *x, void *vy, int64_t n, cons
     }
 }
 
+// ---- Q3_K dot ----------------------------------------------------------------------------
+// Per 128 values (h): 2-bit planes k = 0..3 of qs[32h ..] at bits 2k, high
+// bit k of hmask at bit 4h + k; two planes per 512-bit vector, as q6_k.
+AVX512 static void q3_k_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    const ingot_block_q3_k *x = vx;
+    const ingot_block_q8_k *y = vy;
+    const __m512i m3 = _mm512_set1_epi8(3), one = _mm512_set1_epi8(1);
+    const __m512i sh01 = scales2x16(0, 2), sh23 = scales2x16(4, 6);
+    float sum = 0.0f;
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        int8_t sc[16];
+        ingot_q3_k_unpack(x[i].scales, sc);
+        const __m256i oprod = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc)),
+                                                _mm256_loadu_si256((const __m256i *)y[i].bsums));
+        const __m512i hm = load2x256(x[i].hmask, x[i].hmask);
+        __m512i acc = _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++) {
+            const __m512i q = load2x256(x[i].qs + 32 * h, x[i].qs + 32 * h);
+            const __m512i h01 = _mm512_and_si512(_mm512_srlv_epi16(hm, scales2x16(4 * h, 4 * h + 1)), one);
+            const __m512i h23 = _mm512_and_si512(_mm512_srlv_epi16(hm, scales2x16(4 * h + 2, 4 * h + 3)), one);
+            const __m512i q01 = _mm512_or_si512(_mm512_and_si512(_mm512_srlv_epi16(q, sh01), m3), _mm512_slli_epi16(h01, 2));
+            const __m512i q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srlv_epi16(q, sh23), m3), _mm512_slli_epi16(h23, 2));
+            const int8_t *qy = y[i].qs + 128 * h;
+            const __m512i p01 = _mm512_maddubs_epi16(q01, _mm512_loadu_si512((const void *)qy));
+            const __m512i p23 = _mm512_maddubs_epi16(q23, _mm512_loadu_si512((const void *)(qy + 64)));
+            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(p01, scales4x16(sc, 8 * h)));
+            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(p23, scales4x16(sc, 8 * h + 4)));
+        }
+        __m128i o = _mm_add_epi32(_mm256_castsi256_si128(oprod), _mm256_extracti128_si256(oprod, 1));
+        o = _mm_add_epi32(o, _mm_shuffle_epi32(o, 0x4e));
+        o = _mm_add_epi32(o, _mm_shuffle_epi32(o, 0xb1));
+        const int32_t sumi = _mm512_reduce_add_epi32(acc) - 4 * _mm_cvtsi128_si32(o);
+        sum += y[i].d * h2f(x[i].d) * (float)sumi;
+    }
+    *s = sum;
+}
+
 void ingot_quant_install_avx512(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_Q8_0].quantize_row = q8_0_quantize_row;
     tab[INGOT_DTYPE_Q8_0].vec_dot = q8_0_vec_dot;
@@ -599,6 +636,7 @@ void ingot_quant_install_avx512(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_Q6_K].quantize_row = q6_k_quantize_row;
     tab[INGOT_DTYPE_Q2_K].quantize_row = q2_k_quantize_row;
     tab[INGOT_DTYPE_IQ4_NL].quantize_row = iq4_nl_quantize_row;
+    tab[INGOT_DTYPE_Q3_K].vec_dot = q3_k_vec_dot;
 }
 
 #else
