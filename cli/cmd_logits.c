@@ -24,12 +24,16 @@ static void usage(FILE *out) {
             "  -h, --help         show this help\n");
 }
 
+// Outputs appear only when complete (temporary file, fsync, rename), so an
+// interrupted run leaves nothing half-written at the path.
 static bool write_file(const char *path, const void *data, size_t n, ingot_err *err) {
-    FILE *f = fopen(path, "wb");
-    const bool ok = f && fwrite(data, 1, n, f) == n;
-    if (f && fclose(f) != 0) return !ingot_err_set(err, INGOT_E_IO, "%s: write failed", path);
-    if (!ok) ingot_err_set(err, INGOT_E_IO, "%s: cannot write %zu bytes", path, n);
-    return ok;
+    ingot_out_file o;
+    if (ingot_out_file_open(&o, path, err) != INGOT_OK) return false;
+    if (fwrite(data, 1, n, o.f) != n) {
+        ingot_out_file_abort(&o);
+        return !ingot_err_set(err, INGOT_E_IO, "%s: cannot write %zu bytes", path, n);
+    }
+    return ingot_out_file_commit(&o, err) == INGOT_OK;
 }
 
 static bool write_routing(const char *path, const ingot_model_config *c, const int32_t *tok, int n,

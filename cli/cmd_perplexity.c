@@ -91,15 +91,18 @@ static ingot_status text_ids(const ingot_model *m, const char *path, int32_t **i
 typedef struct base_file {
     FILE *f;
     uint32_t n_vocab, n_ctx, n_pos;
+    ingot_out_file out; // write mode: appears at its path only when complete
 } base_file;
 
 static ingot_status base_open_write(base_file *b, const char *path, uint32_t n_vocab, uint32_t n_ctx, ingot_err *err) {
-    b->f = fopen(path, "wb");
-    INGOT_FAIL_IF(!b->f, err, INGOT_E_IO, "%s: cannot create", path);
+    INGOT_FORWARD_IF_ERROR(ingot_out_file_open(&b->out, path, err));
+    b->f = b->out.f;
     const uint32_t hdr[4] = {1, n_vocab, n_ctx, 0}; // n_pos patched at the end
     INGOT_FAIL_IF(fwrite("INGOTPPL", 1, 8, b->f) != 8 || fwrite(hdr, 4, 4, b->f) != 4, err, INGOT_E_IO,
                   "%s: write failed", path);
-    *b = (base_file){b->f, n_vocab, n_ctx, 0};
+    b->n_vocab = n_vocab;
+    b->n_ctx = n_ctx;
+    b->n_pos = 0;
     return INGOT_OK;
 }
 
@@ -113,7 +116,9 @@ static ingot_status base_open_read(base_file *b, const char *path, uint32_t n_vo
                   err, INGOT_E_FORMAT, "%s: not an ingot perplexity base file", path);
     INGOT_FAIL_IF(hdr[1] != n_vocab || hdr[2] != n_ctx, err, INGOT_E_FORMAT,
                   "%s: base has n_vocab %u, ctx %u; this run has %u, %u", path, hdr[1], hdr[2], n_vocab, n_ctx);
-    *b = (base_file){b->f, hdr[1], hdr[2], hdr[3]};
+    b->n_vocab = hdr[1];
+    b->n_ctx = hdr[2];
+    b->n_pos = hdr[3];
     return INGOT_OK;
 }
 
@@ -216,10 +221,8 @@ int ingot_cmd_perplexity(int argc, char **argv) {
     if (run_all(&r, &a, ids, n, &err)) goto done;
     ret = INGOT_EXIT_OK;
 done:
-    if (r.save.f && fclose(r.save.f) != 0 && !ret) {
-        ingot_err_set(&err, INGOT_E_IO, "%s: write failed", a.save);
-        ret = INGOT_EXIT_FAILURE;
-    }
+    if (r.save.f && !ret && ingot_out_file_commit(&r.save.out, &err) != INGOT_OK) ret = INGOT_EXIT_FAILURE;
+    if (r.save.f) ingot_out_file_abort(&r.save.out); // no-op after a commit
     if (r.base.f) fclose(r.base.f);
     if (ret) ingot_cli_fail("perplexity", &err);
     free(r.scratch);

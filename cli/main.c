@@ -6,6 +6,7 @@
 #include <utf8proc.h>
 
 #include "cli_internal.h"
+#include "ingot/common.h"
 #include "ingot/container.h"
 #include "ingot/formats.h"
 
@@ -75,6 +76,9 @@ int main(int argc, char **argv) {
         print_version();
         return INGOT_EXIT_OK;
     }
+    // Every command that writes registers its temporary files; SIGINT and
+    // SIGTERM remove them, so no partial output is ever left behind.
+    ingot_cleanup_install_signals();
     for (size_t i = 0; i < sizeof k_cmds / sizeof *k_cmds; i++)
         if (k_cmds[i].fn && !strcmp(name, k_cmds[i].name)) return k_cmds[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "ingot: unknown command '%s'\nRun 'ingot --help' for the list of commands.\n", name);
