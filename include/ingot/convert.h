@@ -118,8 +118,8 @@ typedef struct ingot_model_desc ingot_model_desc;
 // Every tensor the architecture needs is checked for presence and for a shape
 // consistent with the config; unexpected tensors are logged as warnings
 // (listed by ingot_model_desc_n_extra) or, with INGOT_DESCRIBE_STRICT, an error.
-// A config with `engram_layer_ids` is INGOT_E_UNSUPPORTED until Engram
-// support is linked.
+// A config with `engram_layer_ids` also maps the Engram tensors and
+// parameters (docs/ENGRAM.md).
 // @return INGOT_OK, INGOT_E_FORMAT (bad config, missing tensor, bad shape),
 //         INGOT_E_UNSUPPORTED (architecture, dtype), INGOT_E_NOMEM.
 // `ck` is borrowed and must outlive the model.
