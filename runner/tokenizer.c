@@ -142,12 +142,6 @@ static ingot_status encode_word(void *ctx, const char *w, size_t n, bool first, 
     return ingot_tok_model_tokenize(c->tok, w, n, &c->scratch, &c->emit, err);
 }
 
-static ingot_status encode_segment(enc_ctx *c, const char *s, size_t n, bool first, ingot_err *err) {
-    if (n == 0) return INGOT_OK;
-    INGOT_FORWARD_IF_ERROR(ingot_tok_normalize(c->tok, s, n, &c->text, &c->tmp, err));
-    return ingot_tok_pretokenize(&c->run, ingot_tok_strlist_at(&c->text, 0), c->text.p[0].len, first, err);
-}
-
 static bool is_word_char(int32_t cp) {
     if (cp < 0x80) return (cp >= '0' && cp <= '9') || (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || cp == '_';
     const utf8proc_category_t k = utf8proc_category(cp);
@@ -162,12 +156,13 @@ static int32_t cp_before(const char *s, size_t at) {
     return cp;
 }
 
-// Longest added token at s[i] that respects single_word; its index or -1.
-static int32_t added_at(const ingot_tokenizer *tok, const char *s, size_t n, size_t i) {
+// Longest added token at s[i] that respects single_word, among those with
+// the given `normalized` flag; its index or -1.
+static int32_t added_at(const ingot_tokenizer *tok, const char *s, size_t n, size_t i, bool normalized) {
     const uint8_t b = (uint8_t)s[i];
     for (uint32_t k = tok->added_first[b]; k < tok->added_first[b + 1]; k++) {
         const ingot_tok_added *const a = &tok->added[tok->added_order[k]];
-        if (a->len > n - i || memcmp(s + i, a->content, a->len) != 0) continue;
+        if (a->normalized != normalized || a->len > n - i || memcmp(s + i, a->content, a->len) != 0) continue;
         if (a->single_word) {
             int32_t after = 0;
             if (i + a->len < n) ingot_tok_utf8_decode(s + i + a->len, n - i - a->len, &after);
@@ -180,11 +175,12 @@ static int32_t added_at(const ingot_tokenizer *tok, const char *s, size_t n, siz
 
 // Next added-token match at or after pos: [*m0, *m1) including whitespace
 // absorbed by lstrip/rstrip. Returns the added index or -1.
-static int32_t next_added(const ingot_tokenizer *tok, const char *s, size_t n, size_t pos, size_t *m0, size_t *m1) {
+static int32_t next_added(const ingot_tokenizer *tok, const char *s, size_t n, size_t pos, bool normalized, size_t *m0,
+                          size_t *m1) {
     if (!tok->n_added) return -1;
     for (size_t i = pos; i < n; i++) {
         if (((uint8_t)s[i] & 0xc0) == 0x80) continue;
-        const int32_t k = added_at(tok, s, n, i);
+        const int32_t k = added_at(tok, s, n, i, normalized);
         if (k < 0) continue;
         const ingot_tok_added *const a = &tok->added[k];
         size_t a0 = i, a1 = i + a->len;
@@ -206,16 +202,37 @@ static int32_t next_added(const ingot_tokenizer *tok, const char *s, size_t n, s
     return -1;
 }
 
-static ingot_status encode_text(enc_ctx *c, const char *text, size_t n, ingot_err *err) {
+// Split `text` at added tokens with the given `normalized` flag: the pieces
+// between go to `fn`, the tokens to the output. `first`: text starts the input.
+typedef ingot_status (*segment_fn)(enc_ctx *c, const char *s, size_t n, bool first, ingot_err *err);
+
+static ingot_status split_added(enc_ctx *c, const char *text, size_t n, bool first, bool normalized, segment_fn fn,
+                                ingot_err *err) {
     size_t pos = 0;
     for (;;) {
         size_t m0 = n, m1 = n;
-        const int32_t k = next_added(c->tok, text, n, pos, &m0, &m1);
-        INGOT_FORWARD_IF_ERROR(encode_segment(c, text + pos, (k >= 0 ? m0 : n) - pos, pos == 0, err));
+        const int32_t k = next_added(c->tok, text, n, pos, normalized, &m0, &m1);
+        const size_t end = k >= 0 ? m0 : n;
+        if (end > pos) INGOT_FORWARD_IF_ERROR(fn(c, text + pos, end - pos, first && pos == 0, err));
         if (k < 0) return INGOT_OK;
         ingot_tok_emit_id(&c->emit, c->tok->added[k].id);
         pos = m1;
     }
+}
+
+static ingot_status pretokenize_piece(enc_ctx *c, const char *s, size_t n, bool first, ingot_err *err) {
+    return ingot_tok_pretokenize(&c->run, s, n, first, err);
+}
+
+// HF AddedVocabulary: tokens with normalized=false are cut from the raw text,
+// those with normalized=true from each segment after normalization.
+static ingot_status encode_segment(enc_ctx *c, const char *s, size_t n, bool first, ingot_err *err) {
+    INGOT_FORWARD_IF_ERROR(ingot_tok_normalize(c->tok, s, n, &c->text, &c->tmp, err));
+    return split_added(c, ingot_tok_strlist_at(&c->text, 0), c->text.p[0].len, first, true, pretokenize_piece, err);
+}
+
+static ingot_status encode_text(enc_ctx *c, const char *text, size_t n, ingot_err *err) {
+    return split_added(c, text, n, true, false, encode_segment, err);
 }
 
 ingot_status ingot_tokenizer_encode(const ingot_tokenizer *tok, const char *text, size_t n, bool add_special,

@@ -477,6 +477,24 @@ static int test_tokenizer_added_strip_single_word(void) {
     return 0;
 }
 
+// Added tokens with normalized=true are matched after the normalizer, the
+// others on the raw text (HF AddedVocabulary).
+static int test_tokenizer_added_normalized(void) {
+    static const char json[] =
+        "{\"added_tokens\":[{\"id\":3,\"content\":\"hello\",\"normalized\":true},"
+        "{\"id\":4,\"content\":\"WORLD\",\"normalized\":false}],"
+        "\"normalizer\":{\"type\":\"Lowercase\"},\"pre_tokenizer\":{\"type\":\"WhitespaceSplit\"},"
+        "\"model\":{\"type\":\"WordLevel\",\"vocab\":{\"?\":0,\"world\":1,\"x\":2},\"unk_token\":\"?\"}}";
+    ingot_err err = {0};
+    ingot_tokenizer *const tok = from_json(json, &err);
+    CHECK(tok);
+    EXPECT_IDS(tok, "HELLO WORLD x", 3, 4, 2); // "HELLO" lowercases into the token
+    EXPECT_IDS(tok, "world Hello", 1, 3);       // "world" is not the raw "WORLD"
+    EXPECT_IDS(tok, "xHELLOx", 2, 3, 2);
+    ingot_tokenizer_free(tok);
+    return 0;
+}
+
 // ---- BPE options and merges forms ----------------------------------------------------------------
 
 #define BPE_JSON(merges, extra)                                                                           \
@@ -929,7 +947,7 @@ INGOT_TEST_MAIN(T(tokenizer_pretok_qwen2), T(tokenizer_pretok_llama3), T(tokeniz
                 T(tokenizer_split_behaviors), T(tokenizer_ids_qwen2), T(tokenizer_ids_llama3),
                 T(tokenizer_ids_metaspace_byte_fallback), T(tokenizer_ids_wordpiece), T(tokenizer_ids_unigram),
                 T(tokenizer_ids_wordlevel), T(tokenizer_roundtrip_bytelevel), T(tokenizer_roundtrip_metaspace),
-                T(tokenizer_added_in_text), T(tokenizer_added_strip_single_word), T(tokenizer_bpe_merges_forms),
+                T(tokenizer_added_in_text), T(tokenizer_added_strip_single_word), T(tokenizer_added_normalized), T(tokenizer_bpe_merges_forms),
                 T(tokenizer_normalizers), T(tokenizer_normalizers_prepend_bert), T(tokenizer_byte_fallback),
                 T(tokenizer_decode_token_hf), T(tokenizer_stream_decode), T(tokenizer_encode_limits),
                 T(tokenizer_encode_bound), T(tokenizer_unsupported), T(tokenizer_malformed),
