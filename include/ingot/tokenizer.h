@@ -5,12 +5,13 @@
 // Supported: models BPE (byte-level and SentencePiece-style with byte
 // fallback, merges in "a b" or ["a","b"] form, ignore_merges), WordLevel,
 // WordPiece and Unigram; added/special tokens (longest match first, lstrip,
-// rstrip, single_word, normalized); normalizers NFC/NFD/NFKC/NFKD, Lowercase, Strip,
-// StripAccents, Replace, Prepend, BertNormalizer, Sequence; pre-tokenizers
-// Split (PCRE2 regex or string, every split behaviour, invert), ByteLevel,
-// Digits, Metaspace, Whitespace, WhitespaceSplit, Punctuation,
-// CharDelimiterSplit, BertPreTokenizer, Sequence; decoders ByteLevel, Metaspace, Replace,
-// ByteFallback, Fuse, Strip, WordPiece, BPEDecoder, Sequence; post-processors
+// rstrip, single_word, normalized); normalizers NFC/NFD/NFKC/NFKD,
+// Lowercase, Strip, StripAccents, Replace, Prepend, BertNormalizer,
+// Sequence; pre-tokenizers Split (PCRE2 regex or string, every split
+// behaviour, invert), ByteLevel, Digits, Metaspace, Whitespace,
+// WhitespaceSplit, Punctuation, CharDelimiterSplit, BertPreTokenizer,
+// Sequence; decoders ByteLevel, Metaspace, Replace, ByteFallback, Fuse,
+// Strip, WordPiece, BPEDecoder, Sequence; post-processors
 // TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel,
 // Sequence. Anything else is INGOT_E_UNSUPPORTED naming the type.
 // docs/TOKENIZER.md describes the pipeline and its limits.
