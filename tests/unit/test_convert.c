@@ -75,6 +75,25 @@ static bool files_equal(const char *a, const char *b) {
     return eq;
 }
 
+// A fresh temporary folder, removed with its contents when the test exits.
+static char g_tmpdirs[8][256];
+static int g_n_tmpdirs;
+
+static void remove_tmpdirs(void) {
+    for (int i = 0; i < g_n_tmpdirs; i++) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%.250s'", g_tmpdirs[i]);
+        if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_tmpdirs[i]);
+    }
+}
+
+static const char *test_tmpdir(void) {
+    const char *d = ingot_test_tmpdir();
+    if (g_n_tmpdirs == 0) atexit(remove_tmpdirs);
+    if (g_n_tmpdirs < 8) snprintf(g_tmpdirs[g_n_tmpdirs++], sizeof g_tmpdirs[0], "%s", d);
+    return d;
+}
+
 // ---- synthetic Llama checkpoints ------------------------------------------
 
 typedef struct gen_opts {
@@ -213,7 +232,7 @@ static gen_opts small_llama(void) {
 }
 
 static int gen_case(const gen_opts *g, char *dir, size_t dcap, char *out, size_t ocap) {
-    const char *tmp = ingot_test_tmpdir();
+    const char *tmp = test_tmpdir();
     snprintf(dir, dcap, "%s/ck", tmp);
     char od[300];
     snprintf(od, sizeof od, "%.280s/out", tmp);
@@ -353,7 +372,7 @@ static const char *const k_fixtures[] = {
 
 static int fixtures_convert(const char *preset, bool keep) {
     SKIP_WITHOUT_FIXTURES(fx);
-    const char *tmp = ingot_test_tmpdir();
+    const char *tmp = test_tmpdir();
     int done = 0;
     for (size_t i = 0; i < sizeof k_fixtures / sizeof *k_fixtures; i++) {
         char src[1024], out[1024];
@@ -385,7 +404,7 @@ static int test_convert_packed_expert_slices(void) {
     SKIP_WITHOUT_FIXTURES(fx);
     char src[1024], out[1024];
     snprintf(src, sizeof src, "%s/thirdparty/atenia/qwen_moe_tiny", fx);
-    const char *tmp = ingot_test_tmpdir();
+    const char *tmp = test_tmpdir();
     snprintf(out, sizeof out, "%s/p.ingot", tmp);
     ingot_err err = {0};
     CHECK_OK(convert_to(src, out, "keep", 1, NULL, &err), &err);
@@ -437,7 +456,7 @@ static int test_convert_mixtral_layouts_agree(void) {
     char a[1024], b[1024], oa[1024], ob[1024];
     snprintf(a, sizeof a, "%s/thirdparty/atenia/mixtral_classic", fx);
     snprintf(b, sizeof b, "%s/thirdparty/atenia/full_mixtral", fx);
-    const char *tmp = ingot_test_tmpdir();
+    const char *tmp = test_tmpdir();
     snprintf(oa, sizeof oa, "%s/a.ingot", tmp);
     snprintf(ob, sizeof ob, "%s/b.ingot", tmp);
     ingot_err err = {0};
@@ -470,7 +489,7 @@ static int test_convert_mixtral_layouts_agree(void) {
 static int test_convert_packed_logits_match_hf(void) {
     SKIP_WITHOUT_FIXTURES(fx);
     static const char *const names[] = {"qwen_moe_tiny", "full_mixtral", "gqa_mixtral", "deepseek_full"};
-    const char *tmp = ingot_test_tmpdir();
+    const char *tmp = test_tmpdir();
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char src[1024], ref[1100], out[600];
         snprintf(src, sizeof src, "%s/thirdparty/atenia/%s", fx, names[i]);
@@ -652,7 +671,7 @@ static int test_convert_tied_head_dropped(void) {
     SKIP_WITHOUT_FIXTURES(fx);
     char src[1024], out[1024];
     snprintf(src, sizeof src, "%s/thirdparty/neuralapi/dense_qwen3", fx);
-    const char *tmp = ingot_test_tmpdir();
+    const char *tmp = test_tmpdir();
     snprintf(out, sizeof out, "%s/t.ingot", tmp);
     ingot_err err = {0};
     ingot_convert_report rep;
@@ -705,7 +724,7 @@ static int test_convert_metadata_provenance(void) {
     char src[1024], out[1024], st[1100];
     snprintf(src, sizeof src, "%s/thirdparty/agilerl/tiny_qwen3_moe", fx);
     snprintf(st, sizeof st, "%s/model.safetensors", src);
-    const char *tmp = ingot_test_tmpdir();
+    const char *tmp = test_tmpdir();
     snprintf(out, sizeof out, "%s/m.ingot", tmp);
     ingot_err err = {0};
     ingot_convert_opts o = {.src = src, .dst = out, .preset = "q8_0", .command_line = "ingot convert x -o y"};
@@ -736,7 +755,7 @@ static int test_convert_metadata_provenance(void) {
 // ---- archives ---------------------------------------------------------------
 
 static int test_convert_archive_matches_folder(void) {
-    const char *tmp = ingot_test_tmpdir();
+    const char *tmp = test_tmpdir();
     char dir[512], tar[512], oa[512], ob[512];
     snprintf(dir, sizeof dir, "%s/ck", tmp);
     snprintf(tar, sizeof tar, "%s/ck.tar", tmp);
@@ -772,7 +791,7 @@ static int test_convert_fp8_block_scales(void) {
         printf("skipped: %s is not built\n", gen);
         return INGOT_TEST_SKIP;
     }
-    const char *tmp = ingot_test_tmpdir();
+    const char *tmp = test_tmpdir();
     snprintf(dir, sizeof dir, "%s/fp8", tmp);
     snprintf(cmd, sizeof cmd, "%s --preset deepseek-v3-fp8 -o %s >/dev/null", gen, dir);
     CHECK_EQ_INT(system(cmd), 0);
@@ -985,7 +1004,7 @@ static int test_convert_error_missing_arch_uses_model_type(void) {
 }
 
 static int test_convert_error_truncated_archive(void) {
-    const char *tmp = ingot_test_tmpdir();
+    const char *tmp = test_tmpdir();
     char dir[512], tar[512], out[512], od[512];
     snprintf(dir, sizeof dir, "%s/ck", tmp);
     snprintf(tar, sizeof tar, "%s/ck.tar", tmp);
@@ -1017,7 +1036,7 @@ static int copy_sharded(const char *fx, const char *dir) {
 
 static int test_convert_error_missing_shard(void) {
     SKIP_WITHOUT_FIXTURES(fx);
-    const char *tmp = ingot_test_tmpdir();
+    const char *tmp = test_tmpdir();
     char dir[512], out[512], od[512], shard[600];
     snprintf(dir, sizeof dir, "%s/ck", tmp);
     snprintf(od, sizeof od, "%.280s/out", tmp);
@@ -1031,7 +1050,7 @@ static int test_convert_error_missing_shard(void) {
 
 static int test_convert_error_index_mismatch(void) {
     SKIP_WITHOUT_FIXTURES(fx);
-    const char *tmp = ingot_test_tmpdir();
+    const char *tmp = test_tmpdir();
     char dir[512], out[512], od[512], index[600];
     snprintf(dir, sizeof dir, "%s/ck", tmp);
     snprintf(od, sizeof od, "%.280s/out", tmp);
