@@ -615,10 +615,33 @@ typedef struct hash_job {
     ingot_tensor_info *tensors;
 } hash_job;
 
+// Hash one tensor through the mapping in chunks and drop each chunk's pages
+// from this process's mapping once hashed (they stay in the page cache), so
+// finishing a file never holds more than a few chunks resident: peak memory
+// does not grow with the output size.
+#define HASH_CHUNK (32u << 20)
+
 static void hash_tensor(void *ctx, size_t i, int worker) {
     (void)worker;
     const hash_job *j = ctx;
-    j->tensors[i].xxh3 = XXH3_64bits(j->base + j->tensors[i].off, (size_t)j->tensors[i].size);
+    const uint64_t off = j->tensors[i].off, size = j->tensors[i].size;
+    const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    if (size <= HASH_CHUNK) {
+        j->tensors[i].xxh3 = XXH3_64bits(j->base + off, (size_t)size);
+    } else {
+        XXH3_state_t st;
+        XXH3_64bits_reset(&st);
+        for (uint64_t done = 0; done < size; done += HASH_CHUNK) {
+            const uint64_t n = size - done < HASH_CHUNK ? size - done : HASH_CHUNK;
+            XXH3_64bits_update(&st, j->base + off + done, (size_t)n);
+            const uint64_t a = (off + done) / page * page, b = (off + done + n) / page * page;
+            if (b > a) madvise((void *)(j->base + a), (size_t)(b - a), MADV_DONTNEED);
+        }
+        j->tensors[i].xxh3 = XXH3_64bits_digest(&st);
+    }
+    // whole pages of this tensor (a neighbour sharing a boundary page simply refaults it)
+    const uint64_t a = off / page * page, b = (off + size + page - 1) / page * page;
+    if (b > a) madvise((void *)(j->base + a), (size_t)(b - a), MADV_DONTNEED);
 }
 
 static ingot_status check_complete(const ingot_writer *w, ingot_err *err) {
