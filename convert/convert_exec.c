@@ -200,16 +200,9 @@ static void encode_rows(const exec_item *it, const float *x, uint64_t n_rows, ui
     switch (it->type) {
     case INGOT_DTYPE_F32: memcpy(out, x, n * 4); return;
     case INGOT_DTYPE_F16:
-        for (uint64_t i = 0; i < n; i++) {
-            const uint16_t h = ingot_f32_to_f16(x[i]);
-            memcpy(out + 2 * i, &h, 2);
-        }
-        return;
     case INGOT_DTYPE_BF16:
-        for (uint64_t i = 0; i < n; i++) {
-            const uint16_t h = ingot_f32_to_bf16(x[i]);
-            memcpy(out + 2 * i, &h, 2);
-        }
+        // the dispatched row kernels round exactly as the scalar conversions do
+        ingot_quant_get(it->type)->quantize_row(x, out, (int64_t)n, NULL);
         return;
     default: {
         const ingot_quant_traits *q = ingot_quant_get(it->type);
