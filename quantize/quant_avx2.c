@@ -54,6 +54,23 @@ AVX2 static inline float sum32(__m256 v0, __m256 v1, __m256 v2, __m256 v3) {
     return _mm_cvtss_f32(e);
 }
 
+// Tail of ingot_sum32 / ingot_sum16 (lanes l + l+4, then l + l+2, then
+// l + l+1) for eight 8-lane vectors at once: lane k of the result is the
+// sum of c[k], bit for bit what the one-vector tail gives.
+AVX2 static inline __m256 hsum8x8(const __m256 *c) {
+    __m256 e[4];
+    for (int k = 0; k < 4; k++)
+        e[k] = _mm256_add_ps(_mm256_permute2f128_ps(c[2 * k], c[2 * k + 1], 0x20),
+                             _mm256_permute2f128_ps(c[2 * k], c[2 * k + 1], 0x31));
+    const __m256 f0 = _mm256_add_ps(_mm256_shuffle_ps(e[0], e[1], _MM_SHUFFLE(1, 0, 1, 0)),
+                                    _mm256_shuffle_ps(e[0], e[1], _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m256 f1 = _mm256_add_ps(_mm256_shuffle_ps(e[2], e[3], _MM_SHUFFLE(1, 0, 1, 0)),
+                                    _mm256_shuffle_ps(e[2], e[3], _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m256 g = _mm256_add_ps(_mm256_shuffle_ps(f0, f1, _MM_SHUFFLE(2, 0, 2, 0)),
+                                   _mm256_shuffle_ps(f0, f1, _MM_SHUFFLE(3, 1, 3, 1)));
+    return _mm256_permutevar8x32_ps(g, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
 // Four vectors of int32 (elements 0-7, 8-15, 16-23, 24-31) to 32 int8 in order.
 AVX2 static inline __m256i pack32_i8(__m256i a, __m256i b, __m256i c, __m256i d) {
     const __m256i abcd = _mm256_packs_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
@@ -308,6 +325,27 @@ AVX2 static void q8_k_quantize_row(const float *x, void *vy, int64_t n, const fl
     }
 }
 
+AVX2 static void q8_k_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    const ingot_block_q8_k *x = vx, *y = vy;
+    const __m256i ones16 = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0;
+        for (int k = 0; k < 8; k += 2) {
+            const __m256i x0 = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * k));
+            const __m256i x1 = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * k + 32));
+            const __m256i y0 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 32 * k));
+            const __m256i y1 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 32 * k + 32));
+            a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(x0, x0),
+                                                                             _mm256_sign_epi8(y0, x0)), ones16));
+            a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(x1, x1),
+                                                                             _mm256_sign_epi8(y1, x1)), ones16));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(x[i].d * y[i].d), _mm256_cvtepi32_ps(_mm256_add_epi32(a0, a1)), acc);
+    }
+    *s = hsum_ps(acc);
+}
+
 // ---- Q4_K / Q5_K -----------------------------------------------------------------------
 AVX2 static void kquant_weights(const float *x, const float *im, float *w) {
     float s2 = 0.0f;
@@ -391,19 +429,34 @@ AVX2 static float affine_search32(int nmax, const float *x, const float *w, uint
     const int n_cand = nstep + 2; // is = -1 .. nstep
     double sl[MAX_CAND] = {0}, sl2[MAX_CAND] = {0}, slx[MAX_CAND] = {0};
     float iscale[MAX_CAND];
-    for (int c = 0; c < n_cand; c++) {
-        iscale[c] = ingot_affine_iscale(c - 1, nmax, rmin, rdelta, hi - lo);
-        const __m256 vis = _mm256_set1_ps(iscale[c]);
-        __m256 a[4], b[4], e[4];
-        for (int k = 0; k < 4; k++) {
-            const __m256 l = _mm256_min_ps(vmax, _mm256_max_ps(zero, round_even(_mm256_mul_ps(vis, d[k]))));
-            a[k] = _mm256_mul_ps(vw[k], l);
-            b[k] = _mm256_mul_ps(a[k], l);
-            e[k] = _mm256_mul_ps(a[k], vx[k]);
+    // Eight candidates at a time: per candidate the sums' vertical steps
+    // (lanes l + l+16, then l + l+8), then one transposed tail for all eight.
+    for (int c0 = 0; c0 < n_cand; c0 += 8) {
+        __m256 ca[8], cb[8], ce[8];
+        for (int u = 0; u < 8; u++) {
+            const int c = c0 + u < n_cand ? c0 + u : n_cand - 1;
+            iscale[c] = ingot_affine_iscale(c - 1, nmax, rmin, rdelta, hi - lo);
+            const __m256 vis = _mm256_set1_ps(iscale[c]);
+            __m256 a[4], b[4], e[4];
+            for (int k = 0; k < 4; k++) {
+                const __m256 l = _mm256_min_ps(vmax, _mm256_max_ps(zero, round_even(_mm256_mul_ps(vis, d[k]))));
+                a[k] = _mm256_mul_ps(vw[k], l);
+                b[k] = _mm256_mul_ps(a[k], l);
+                e[k] = _mm256_mul_ps(a[k], vx[k]);
+            }
+            ca[u] = _mm256_add_ps(_mm256_add_ps(a[0], a[2]), _mm256_add_ps(a[1], a[3]));
+            cb[u] = _mm256_add_ps(_mm256_add_ps(b[0], b[2]), _mm256_add_ps(b[1], b[3]));
+            ce[u] = _mm256_add_ps(_mm256_add_ps(e[0], e[2]), _mm256_add_ps(e[1], e[3]));
         }
-        sl[c] = sum32(a[0], a[1], a[2], a[3]);
-        sl2[c] = sum32(b[0], b[1], b[2], b[3]);
-        slx[c] = sum32(e[0], e[1], e[2], e[3]);
+        float ra[8], rb[8], re[8];
+        _mm256_storeu_ps(ra, hsum8x8(ca));
+        _mm256_storeu_ps(rb, hsum8x8(cb));
+        _mm256_storeu_ps(re, hsum8x8(ce));
+        for (int u = 0; u < 8 && c0 + u < n_cand; u++) {
+            sl[c0 + u] = ra[u];
+            sl2[c0 + u] = rb[u];
+            slx[c0 + u] = re[u];
+        }
     }
     double s[MAX_CAND], m[MAX_CAND], err[MAX_CAND];
     for (int c = 0; c < n_cand; c += 4) affine_fit4(sw, swx, swx2, sl + c, sl2 + c, slx + c, s + c, m + c, err + c);
@@ -688,50 +741,99 @@ AVX2 static inline __m256i q3_k_levels(const ingot_block_q3_k *b, int n, int k) 
     return _mm256_or_si256(plane2(b->qs, n, k), _mm256_slli_epi16(h, 2));
 }
 
+// Per-lane int16 scales for the 32 values of sub-blocks j and j + 1: with
+// the 8 int16 scales in both 128-bit lanes of v, lanes 0-7 take scale j and
+// lanes 8-15 scale j + 1 (j even, 0..6).
+AVX2 static inline __m256i scale_pair(__m256i v, int j) {
+    const __m256i idx = _mm256_set_m128i(_mm_set1_epi16((short)(0x0100 + 0x0202 * (j + 1))),
+                                         _mm_set1_epi16((short)(0x0100 + 0x0202 * j)));
+    return _mm256_shuffle_epi8(v, idx);
+}
+
+// Σ over 128 values (2-bit planes of one 32-byte qs row, levels + extra
+// bits already merged by `lv`) of level · q8 · scale, int32 lanes.
+#define Q23_PLANE(acc, lv, scv, qy, k)                                                                     \
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(lv, _mm256_loadu_si256(             \
+                                                                           (const __m256i *)((qy) + 32 * (k)))), \
+                                                  scale_pair(scv, 2 * (k))))
+
 AVX2 static void q2_k_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
     const ingot_block_q2_k *x = vx;
     const ingot_block_q8_k *y = vy;
-    float sum = 0.0f;
+    const __m256i m3 = _mm256_set1_epi8(3);
+    const __m128i m4 = _mm_set1_epi8(0x0F);
+    __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
-        int32_t summ = 0;
-        for (int j = 0; j < 16; j++) summ += (x[i].scales[j] >> 4) * y[i].bsums[j];
-        __m256i acc = _mm256_setzero_si256();
-        for (int h = 0; h < 2; h++)
-            for (int k = 0; k < 4; k++) {
-                const int sb = 8 * h + 2 * k;
-                const __m256i sc = _mm256_set_m128i(_mm_set1_epi16(x[i].scales[sb + 1] & 0xF),
-                                                    _mm_set1_epi16(x[i].scales[sb] & 0xF));
-                const __m256i qy = _mm256_loadu_si256((const __m256i *)(y[i].qs + 128 * h + 32 * k));
-                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(plane2(x[i].qs, h, k), qy), sc));
-            }
-        const int32_t sumi = hsum_epi32(acc);
-        sum += y[i].d * (h2f(x[i].d) * (float)sumi - h2f(x[i].dmin) * (float)summ);
+        const __m128i sc8 = _mm_loadu_si128((const __m128i *)x[i].scales);
+        // Mins: Σ m_j bsums[j] as one madd.
+        const __m256i mins = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), m4));
+        const __m256i summ = _mm256_madd_epi16(mins, _mm256_loadu_si256((const __m256i *)y[i].bsums));
+        const __m256i sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(sc8, m4));
+        __m256i sumi = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const __m256i scv = h ? _mm256_permute2x128_si256(sc16, sc16, 0x11)
+                                  : _mm256_permute2x128_si256(sc16, sc16, 0x00);
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * h));
+            const int8_t *qy = y[i].qs + 128 * h;
+            Q23_PLANE(sumi, _mm256_and_si256(q, m3), scv, qy, 0);
+            Q23_PLANE(sumi, _mm256_and_si256(_mm256_srli_epi16(q, 2), m3), scv, qy, 1);
+            Q23_PLANE(sumi, _mm256_and_si256(_mm256_srli_epi16(q, 4), m3), scv, qy, 2);
+            Q23_PLANE(sumi, _mm256_and_si256(_mm256_srli_epi16(q, 6), m3), scv, qy, 3);
+        }
+        const float dy = y[i].d;
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dy * h2f(x[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+        acc = _mm256_fnmadd_ps(_mm256_set1_ps(dy * h2f(x[i].dmin)), _mm256_cvtepi32_ps(summ), acc);
     }
-    *s = sum;
+    *s = hsum_ps(acc);
+}
+
+// ingot_q3_k_unpack in one register (16 int8 scales).
+AVX2 static inline __m128i q3_k_scales(const uint8_t *s) {
+    uint32_t a, b, c;
+    memcpy(&a, s, 4);
+    memcpy(&b, s + 4, 4);
+    memcpy(&c, s + 8, 4);
+    const __m128i lo = _mm_and_si128(_mm_setr_epi32((int)a, (int)b, (int)(a >> 4), (int)(b >> 4)), _mm_set1_epi8(0x0F));
+    const __m128i hi = _mm_and_si128(_mm_setr_epi32((int)c, (int)(c >> 2), (int)(c >> 4), (int)(c >> 6)), _mm_set1_epi8(3));
+    return _mm_sub_epi8(_mm_or_si128(lo, _mm_slli_epi16(hi, 4)), _mm_set1_epi8(32));
 }
 
 AVX2 static void q3_k_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
     const ingot_block_q3_k *x = vx;
     const ingot_block_q8_k *y = vy;
-    float sum = 0.0f;
+    const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4);
+    __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
-        int8_t sc[16];
-        ingot_q3_k_unpack(x[i].scales, sc);
-        const __m256i mprod = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc)),
-                                                _mm256_loadu_si256((const __m256i *)y[i].bsums));
-        const int32_t offs = hsum_epi32(mprod);
-        __m256i acc = _mm256_setzero_si256();
-        for (int h = 0; h < 2; h++)
-            for (int k = 0; k < 4; k++) {
-                const int sb = 8 * h + 2 * k;
-                const __m256i scv = _mm256_set_m128i(_mm_set1_epi16((short)sc[sb + 1]), _mm_set1_epi16((short)sc[sb]));
-                const __m256i qy = _mm256_loadu_si256((const __m256i *)(y[i].qs + 128 * h + 32 * k));
-                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q3_k_levels(&x[i], h, k), qy), scv));
-            }
-        const int32_t sumi = hsum_epi32(acc) - 4 * offs;
-        sum += y[i].d * h2f(x[i].d) * (float)sumi;
+        const __m256i sc16 = _mm256_cvtepi8_epi16(q3_k_scales(x[i].scales));
+        // Levels are stored + 4: Σ (l − 4) q sc = Σ l q sc − 4 Σ sc bsums.
+        const __m256i offs = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
+        const __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].hmask);
+        __m256i sumi = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const __m256i scv = h ? _mm256_permute2x128_si256(sc16, sc16, 0x11)
+                                  : _mm256_permute2x128_si256(sc16, sc16, 0x00);
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * h));
+            // High bit of plane k: bit 4h + k of hmask, moved to bit 2.
+            const __m256i hh = h ? _mm256_srli_epi16(hb, 2) : _mm256_slli_epi16(hb, 2);
+            const int8_t *qy = y[i].qs + 128 * h;
+            Q23_PLANE(sumi, _mm256_or_si256(_mm256_and_si256(q, m3), _mm256_and_si256(hh, m4)), scv, qy, 0);
+            Q23_PLANE(sumi,
+                      _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 2), m3),
+                                      _mm256_and_si256(_mm256_srli_epi16(hh, 1), m4)),
+                      scv, qy, 1);
+            Q23_PLANE(sumi,
+                      _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m3),
+                                      _mm256_and_si256(_mm256_srli_epi16(hh, 2), m4)),
+                      scv, qy, 2);
+            Q23_PLANE(sumi,
+                      _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 6), m3),
+                                      _mm256_and_si256(_mm256_srli_epi16(hh, 3), m4)),
+                      scv, qy, 3);
+        }
+        sumi = _mm256_sub_epi32(sumi, _mm256_slli_epi32(offs, 2));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * h2f(x[i].d)), _mm256_cvtepi32_ps(sumi), acc);
     }
-    *s = sum;
+    *s = hsum_ps(acc);
 }
 
 // Stores 32 values whose first and second 16 use (a0, b0) and (a1, b1).
@@ -811,14 +913,44 @@ AVX2 static void f8_r32_dequantize_row(const void *vx, float *y, int64_t n) {
     }
 }
 
+// E4M3 bytes (zero-extended to 16 bits) to f16 bit patterns of value / 256:
+// sign to bit 15, exponent and mantissa 7 bits up. Exact for every finite
+// E4M3 value (subnormals included: both formats' subnormal steps differ by
+// the same 2^8); 0x7f / 0xff (NaN) are caught by the caller.
+AVX2 static inline __m256i e4m3_to_f16_div256(__m256i v) {
+    return _mm256_or_si256(_mm256_and_si256(_mm256_slli_epi16(v, 8), _mm256_set1_epi16((short)0x8000)),
+                           _mm256_and_si256(_mm256_slli_epi16(v, 7), _mm256_set1_epi16(0x3f80)));
+}
+
+// ingot_e8m0_to_f32, inline.
+static inline float e8m0(uint8_t e) {
+    const uint32_t bits = e == 0xff ? 0x7fc00000u : e ? (uint32_t)e << 23 : 0x00400000u;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
 AVX2 static void f8_r32_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
     const ingot_block_f8_r32 *x = vx;
     const float *y = vy;
+    const __m256i m7f = _mm256_set1_epi8(0x7f);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / INGOT_QK; i++, y += INGOT_QK) {
-        __m256 b = _mm256_mul_ps(e4m3x8(x[i].qs), _mm256_loadu_ps(y));
-        for (int k = 1; k < 4; k++) b = _mm256_fmadd_ps(e4m3x8(x[i].qs + 8 * k), _mm256_loadu_ps(y + 8 * k), b);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(ingot_e8m0_to_f32(x[i].e)), b, acc);
+        const __m256i q = _mm256_loadu_si256((const __m256i *)x[i].qs);
+        __m256 b;
+        if (_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(q, m7f), m7f)) == 0) {
+            const __m256i h0 = e4m3_to_f16_div256(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(q)));
+            const __m256i h1 = e4m3_to_f16_div256(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(q, 1)));
+            b = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h0)), _mm256_loadu_ps(y));
+            b = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h0, 1)), _mm256_loadu_ps(y + 8), b);
+            b = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h1)), _mm256_loadu_ps(y + 16), b);
+            b = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h1, 1)), _mm256_loadu_ps(y + 24), b);
+            b = _mm256_mul_ps(b, _mm256_set1_ps(256.0f));
+        } else { // a NaN code: the table gives NaN as the reference does
+            b = _mm256_mul_ps(e4m3x8(x[i].qs), _mm256_loadu_ps(y));
+            for (int k = 1; k < 4; k++) b = _mm256_fmadd_ps(e4m3x8(x[i].qs + 8 * k), _mm256_loadu_ps(y + 8 * k), b);
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(e8m0(x[i].e)), b, acc);
     }
     *s = hsum_ps(acc);
 }
@@ -887,15 +1019,27 @@ AVX2 static float sym_fit16(int nmax, const float *x, const float *w) {
     }
     if (fabsf(max) < 1e-30f) return 0.0f;
     const __m256 lo = _mm256_set1_ps((float)-nmax), hi = _mm256_set1_ps((float)(nmax - 1));
+    // Sums of 8 candidates at a time (vertical step, then one transposed
+    // tail), the choice in candidate order as the reference makes it.
+    float rx[24], r2[24];
+    for (int c0 = 0; c0 < 19; c0 += 8) {
+        __m256 cx[8], c2[8];
+        for (int u = 0; u < 8; u++) {
+            const int is = c0 + u < 19 ? c0 + u - 9 : 9;
+            const __m256 vis = _mm256_set1_ps(-((float)nmax + 0.1f * (float)is) / max);
+            const __m256 l0 = _mm256_min_ps(hi, _mm256_max_ps(lo, round_even(_mm256_mul_ps(vis, x0))));
+            const __m256 l1 = _mm256_min_ps(hi, _mm256_max_ps(lo, round_even(_mm256_mul_ps(vis, x1))));
+            const __m256 a0 = _mm256_mul_ps(w0, l0), a1 = _mm256_mul_ps(w1, l1);
+            cx[u] = _mm256_add_ps(_mm256_mul_ps(a0, x0), _mm256_mul_ps(a1, x1));
+            c2[u] = _mm256_add_ps(_mm256_mul_ps(a0, l0), _mm256_mul_ps(a1, l1));
+        }
+        _mm256_storeu_ps(rx + c0, hsum8x8(cx));
+        _mm256_storeu_ps(r2 + c0, hsum8x8(c2));
+    }
     double best = -1.0;
     float best_s = max / -(float)nmax;
-    for (int is = -9; is <= 9; is++) {
-        const __m256 vis = _mm256_set1_ps(-((float)nmax + 0.1f * (float)is) / max);
-        const __m256 l0 = _mm256_min_ps(hi, _mm256_max_ps(lo, round_even(_mm256_mul_ps(vis, x0))));
-        const __m256 l1 = _mm256_min_ps(hi, _mm256_max_ps(lo, round_even(_mm256_mul_ps(vis, x1))));
-        const __m256 a0 = _mm256_mul_ps(w0, l0), a1 = _mm256_mul_ps(w1, l1);
-        const double slx = sum16(_mm256_mul_ps(a0, x0), _mm256_mul_ps(a1, x1));
-        const double sl2 = sum16(_mm256_mul_ps(a0, l0), _mm256_mul_ps(a1, l1));
+    for (int c = 0; c < 19; c++) {
+        const double slx = rx[c], sl2 = r2[c];
         if (sl2 > 0 && slx * slx > best * sl2) {
             best = slx * slx / sl2;
             best_s = (float)(slx / sl2);
@@ -1019,6 +1163,7 @@ void ingot_quant_install_avx2(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_Q4_1].vec_dot = q4_1_vec_dot;
     tab[INGOT_DTYPE_IQ4_NL].vec_dot = iq4_nl_vec_dot;
     tab[INGOT_DTYPE_Q8_K].quantize_row = q8_k_quantize_row;
+    tab[INGOT_DTYPE_Q8_K].vec_dot = q8_k_vec_dot;
     tab[INGOT_DTYPE_Q4_K].quantize_row = q4_k_quantize_row;
     tab[INGOT_DTYPE_Q4_K].dequantize_row = q4_k_dequantize_row;
     tab[INGOT_DTYPE_Q4_K].vec_dot = q4_k_vec_dot;
