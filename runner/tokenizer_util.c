@@ -23,7 +23,7 @@ void ingot_tok_strlist_deinit(ingot_tok_strlist *l) {
 
 ingot_status ingot_tok_strlist_reserve(ingot_tok_strlist *l, size_t extra, ingot_err *err) {
     INGOT_FAIL_IF(extra > SIZE_MAX / 4 - l->len, err, INGOT_E_LIMIT, "tokenizer: text too large");
-    if (l->len + extra <= l->cap) return INGOT_OK;
+    if (l->buf && l->len + extra <= l->cap) return INGOT_OK; // a buffer always exists after the first call
     size_t cap = l->cap ? l->cap : 256;
     while (cap < l->len + extra) cap *= 2;
     char *const buf = ingot_realloc(l->buf, cap);
@@ -209,7 +209,7 @@ ingot_status ingot_tok_vocab_init(ingot_tok_vocab *v, int32_t n_ids, ingot_err *
 
 ingot_status ingot_tok_vocab_put(ingot_tok_vocab *v, const char *s, size_t n, int32_t id, ingot_err *err) {
     if (!INGOT_ALWAYS(id >= 0 && id < v->n_ids)) return ingot_err_set(err, INGOT_E_STATE, "tokenizer: bad id");
-    if (v->buf_len + n > v->buf_cap) {
+    if (!v->buf || v->buf_len + n > v->buf_cap) { // allocated even for "": no NULL + 0 later
         size_t cap = v->buf_cap ? v->buf_cap : 4096;
         while (cap < v->buf_len + n) cap *= 2;
         char *const buf = ingot_realloc(v->buf, cap);
