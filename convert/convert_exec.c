@@ -39,13 +39,33 @@ ingot_status ingot_convert_source_get(const ingot_checkpoint *ck, const ingot_de
     INGOT_FAIL_IF(!base && mt->src_bytes, err, INGOT_E_STATE, "%s: tensor '%s' has no mapped data",
                   ingot_checkpoint_path(ck), ingot_checkpoint_tensor(ck, mt->src)->name);
     out->data = base ? base + mt->src_off : NULL;
-    out->scale = NULL;
-    out->scale_dtype = INGOT_DTYPE_F32;
-    if (mt->src_scale >= 0) {
-        out->scale = ingot_checkpoint_tensor_data(ck, (size_t)mt->src_scale);
-        out->scale_dtype = ingot_checkpoint_tensor(ck, (size_t)mt->src_scale)->dtype;
-    }
+    ingot_convert_source_set_scale(ck, mt, mt->src_scale >= 0 ? ingot_checkpoint_tensor_data(ck, (size_t)mt->src_scale)
+                                                               : NULL, out);
     return INGOT_OK;
+}
+
+// E8M0 scales: one byte per row segment of 32 when the scale tensor has a
+// row per source row, else per 32×32 tile (the mapper checked the shape; a
+// one-row tensor reads the same either way).
+ingot_scale_kind ingot_convert_scale_kind(const ingot_checkpoint *ck, const ingot_desc_tensor *mt) {
+    if (mt->src_scale < 0) return INGOT_SCALE_NONE;
+    const ingot_st_tensor *sc = ingot_checkpoint_tensor(ck, (size_t)mt->src_scale);
+    if (sc->dtype != INGOT_DTYPE_E8M0) return INGOT_SCALE_B128;
+    const ingot_st_tensor *t = ingot_checkpoint_tensor(ck, mt->src);
+    uint64_t rows = 1;
+    for (uint32_t i = 0; i + 1 < t->n_dims; i++) rows *= t->dims[i];
+    return sc->n_dims >= 1 && sc->dims[0] == rows ? INGOT_SCALE_R32 : INGOT_SCALE_B32;
+}
+
+void ingot_convert_source_set_scale(const ingot_checkpoint *ck, const ingot_desc_tensor *mt, const uint8_t *scale,
+                                    ingot_convert_source *s) {
+    s->scale = scale;
+    s->scale_kind = scale ? ingot_convert_scale_kind(ck, mt) : INGOT_SCALE_NONE;
+    s->scale_dtype = scale ? ingot_checkpoint_tensor(ck, (size_t)mt->src_scale)->dtype : INGOT_DTYPE_F32;
+    uint64_t rows, cols;
+    ingot_convert_shape(mt, &rows, &cols);
+    const uint64_t row_bytes = cols * ingot_dtype_get(mt->src_dtype)->type_size;
+    s->row_base = row_bytes ? mt->src_off / row_bytes : 0;
 }
 
 static float scale_at(const ingot_convert_source *s, uint64_t i) {
@@ -108,14 +128,19 @@ static ingot_status decode_band(const ingot_desc_tensor *mt, const uint8_t *p, c
         if (nf) scan_raw(mt->src_dtype, p, n_rows * cols * tr->type_size, row0 * cols, nf);
         return INGOT_OK;
     }
-    // value = e4m3 * scale_inv[row / 128][col / 128] (DeepSeek-V3 FP8)
-    const uint64_t sc = (cols + 127) / 128;
+    // value = e4m3 * scale[row / br][col / bc]: scale_inv per 128×128 tile
+    // (DeepSeek-V3), or 2^(e−127) per 1×32 / 32×32 (DeepSeek-V4.1). Rows
+    // count from the source tensor's first row (a slice starts at row_base).
+    const uint64_t br = s->scale_kind == INGOT_SCALE_B128 ? 128 : s->scale_kind == INGOT_SCALE_B32 ? 32 : 1;
+    const uint64_t bc = s->scale_kind == INGOT_SCALE_B128 ? 128 : 32;
+    const uint64_t sc = (cols + bc - 1) / bc;
     for (uint64_t r = 0; r < n_rows; r++) {
         float *x = dst + r * cols;
-        const uint64_t srow = (row0 + r) / 128;
-        for (uint64_t c0 = 0; c0 < cols; c0 += 128) {
-            const float f = scale_at(s, srow * sc + c0 / 128);
-            const uint64_t c1 = c0 + 128 < cols ? c0 + 128 : cols;
+        const uint64_t srow = (s->row_base + row0 + r) / br;
+        for (uint64_t c0 = 0; c0 < cols; c0 += bc) {
+            const float f = s->scale_dtype == INGOT_DTYPE_E8M0 ? ingot_e8m0_to_f32(s->scale[srow * sc + c0 / bc])
+                                                                : scale_at(s, srow * sc + c0 / bc);
+            const uint64_t c1 = c0 + bc < cols ? c0 + bc : cols;
             for (uint64_t c = c0; c < c1; c++) x[c] *= f;
         }
     }
@@ -214,8 +239,16 @@ static void encode_rows(const exec_item *it, const float *x, uint64_t n_rows, ui
 
 // ---- items and units ------------------------------------------------------
 
-ingot_status ingot_exec_item_init(exec_item *it, const ingot_desc_tensor *mt, ingot_dtype type, size_t widx,
-                                  ingot_err *err) {
+// Row bands of `it` sized to one unit of UNIT_ELEMS values.
+static void item_bands(exec_item *it) {
+    it->unit_rows = it->cols >= UNIT_ELEMS ? 1 : UNIT_ELEMS / it->cols;
+    if (it->unit_rows > it->rows) it->unit_rows = it->rows;
+    if (it->unit_rows == 0) it->unit_rows = 1;
+    it->n_units = (it->rows + it->unit_rows - 1) / it->unit_rows;
+}
+
+ingot_status ingot_exec_item_init(exec_item *it, const ingot_desc_tensor *mt, ingot_scale_kind kind, ingot_dtype type,
+                                  size_t widx, ingot_err *err) {
     memset(it, 0, sizeof *it);
     it->mt = mt;
     it->type = type;
@@ -224,9 +257,16 @@ ingot_status ingot_exec_item_init(exec_item *it, const ingot_desc_tensor *mt, in
     it->fd = -1;
     ingot_convert_shape(mt, &it->rows, &it->cols);
     const bool scaled = mt->src_scale >= 0;
+    if (type == INGOT_DTYPE_F8_E4M3_R32 && kind == INGOT_SCALE_R32 && mt->src_dtype == INGOT_DTYPE_F8_E4M3) {
+        // The source is f8_e4m3_r32 split in two tensors: interleave, bit for bit.
+        INGOT_FORWARD_IF_ERROR(ingot_dtype_row_bytes(type, it->cols, &it->out_row_bytes, err));
+        it->mode = EXEC_R32;
+        item_bands(it);
+        return INGOT_OK;
+    }
     if (type == INGOT_DTYPE_F8_E4M3_B128) {
-        INGOT_FAIL_IF(!scaled, err, INGOT_E_UNSUPPORTED, "tensor '%s': f8_e4m3_b128 needs an FP8 source with block scales",
-                      mt->name);
+        INGOT_FAIL_IF(kind != INGOT_SCALE_B128, err, INGOT_E_UNSUPPORTED,
+                      "tensor '%s': f8_e4m3_b128 needs an FP8 source with 128x128 block scales", mt->name);
         it->mode = EXEC_B128;
         it->unit_bytes = UNIT_COPY_BYTES;
         it->n_units = (mt->src_bytes + UNIT_COPY_BYTES - 1) / UNIT_COPY_BYTES + 1;
@@ -245,17 +285,14 @@ ingot_status ingot_exec_item_init(exec_item *it, const ingot_desc_tensor *mt, in
                   "tensor '%s': no quantizer for type %s", mt->name, tr ? tr->name : "?");
     INGOT_FORWARD_IF_ERROR(ingot_dtype_row_bytes(type, it->cols, &it->out_row_bytes, err));
     it->mode = EXEC_ROWS;
-    it->unit_rows = it->cols >= UNIT_ELEMS ? 1 : UNIT_ELEMS / it->cols;
-    if (it->unit_rows > it->rows) it->unit_rows = it->rows;
-    if (it->unit_rows == 0) it->unit_rows = 1;
-    it->n_units = (it->rows + it->unit_rows - 1) / it->unit_rows;
+    item_bands(it);
     return INGOT_OK;
 }
 
 uint64_t ingot_exec_item_f32_need(const exec_item *it) { return it->mode == EXEC_ROWS ? it->unit_rows * it->cols : 0; }
 
 uint64_t ingot_exec_item_out_need(const exec_item *it) {
-    if (it->mode == EXEC_ROWS) return it->unit_rows * it->out_row_bytes;
+    if (it->mode == EXEC_ROWS || it->mode == EXEC_R32) return it->unit_rows * it->out_row_bytes;
     if (it->mode == EXEC_B128) return ((it->rows + 127) / 128) * ((it->cols + 127) / 128) * 4;
     return 0;
 }
@@ -390,6 +427,39 @@ static ingot_status unit_rows(exec_ctx *x, exec_item *it, uint64_t k, float *f32
     return st;
 }
 
+// One band of an f8_e4m3_r32 table: for each row and each 32-column segment,
+// the E8M0 scale byte, then the segment's 32 E4M3 bytes as they are.
+static ingot_status unit_r32(exec_ctx *x, exec_item *it, uint64_t k, uint8_t *out, uint8_t *buf,
+                             ingot_convert_nonfinite *nf, ingot_err *err) {
+    const uint64_t r0 = k * it->unit_rows;
+    const uint64_t nr = it->rows - r0 < it->unit_rows ? it->rows - r0 : it->unit_rows;
+    const uint64_t band_off = r0 * it->cols, band_bytes = nr * it->cols, nb = it->cols / 32;
+    const uint8_t *p = it->src.data ? it->src.data + band_off : NULL;
+    if (it->fd >= 0) {
+        INGOT_FORWARD_IF_ERROR(src_read(it, buf, band_bytes, band_off, err));
+        p = buf;
+    } else if (x->release) {
+        populate_pages(p, band_bytes);
+    }
+    scan_raw(INGOT_DTYPE_F8_E4M3, p, band_bytes, r0 * it->cols, nf);
+    const uint8_t *sc = it->src.scale + (it->src.row_base + r0) * nb;
+    for (uint64_t r = 0; r < nr; r++) {
+        for (uint64_t b = 0; b < nb; b++) {
+            uint8_t *o = out + r * it->out_row_bytes + b * 33;
+            o[0] = sc[r * nb + b];
+            memcpy(o + 1, p + r * it->cols + b * 32, 32);
+            if (o[0] != 0xff) continue; // E8M0 NaN: the whole segment is NaN
+            const uint64_t e = (r0 + r) * it->cols + b * 32;
+            if (nf->count == 0 || e < nf->first) nf->first = e;
+            nf->count += 32;
+        }
+    }
+    const ingot_status st = ingot_writer_write(x->w, it->widx, r0 * it->out_row_bytes, out,
+                                               (size_t)(nr * it->out_row_bytes), err);
+    if (x->release && it->fd < 0) release_pages(p, band_bytes);
+    return st;
+}
+
 // Scratch of one worker, grown on first use to the largest unit of the run.
 static ingot_status scratch_get(exec_ctx *x, int worker, float **f32, uint8_t **out, uint8_t **src,
                                 ingot_err *err) {
@@ -439,6 +509,7 @@ static void run_unit(void *ctx, size_t u, int worker) {
     ingot_status st = scratch_get(x, worker, &f32, &out, &src, &err);
     if (st == INGOT_OK) {
         if (it->mode == EXEC_ROWS) st = unit_rows(x, it, k, f32, out, src, &nf, &err);
+        else if (it->mode == EXEC_R32) st = unit_r32(x, it, k, out, src, &nf, &err);
         else if (it->mode == EXEC_B128 && k == it->n_units - 1) st = unit_scales(x, it, out, &err);
         else st = unit_copy(x, it, k, src, &nf, &err);
     }
@@ -499,9 +570,9 @@ ingot_status ingot_exec_ctx_init(exec_ctx *x, exec_item *items, size_t n_items, 
         const uint64_t f = ingot_exec_item_f32_need(&items[i]), o = ingot_exec_item_out_need(&items[i]);
         if (f > x->f32_need) x->f32_need = f;
         if (o > x->out_need) x->out_need = o;
-        const uint64_t sb = items[i].mode == EXEC_ROWS
-                                ? items[i].unit_rows * items[i].cols * ingot_dtype_get(items[i].mt->src_dtype)->type_size
-                                : COPY_PIECE;
+        const bool bands = items[i].mode == EXEC_ROWS || items[i].mode == EXEC_R32;
+        const uint64_t sb = bands ? items[i].unit_rows * items[i].cols * ingot_dtype_get(items[i].mt->src_dtype)->type_size
+                                  : COPY_PIECE;
         if (sb > x->src_need) x->src_need = sb;
         x->bytes_total += items[i].mt->src_bytes;
     }

@@ -14,6 +14,7 @@ typedef enum exec_mode {
     EXEC_COPY = 0,  // source bytes as they are, in byte-range units
     EXEC_B128 = 1,  // FP8 bytes copied, then the block scales as f32 (last unit)
     EXEC_ROWS = 2,  // row bands decoded to f32 and encoded to the target type
+    EXEC_R32 = 3,   // row bands of FP8 bytes interleaved with their E8M0 row scales (f8_e4m3_r32)
 } exec_mode;
 
 typedef struct exec_item {
@@ -63,8 +64,8 @@ typedef struct exec_ctx {
     void *progress_user;
 } exec_ctx;
 
-ingot_status ingot_exec_item_init(exec_item *it, const ingot_desc_tensor *mt, ingot_dtype type, size_t widx,
-                                  ingot_err *err);
+ingot_status ingot_exec_item_init(exec_item *it, const ingot_desc_tensor *mt, ingot_scale_kind kind, ingot_dtype type,
+                                  size_t widx, ingot_err *err);
 uint64_t ingot_exec_item_f32_need(const exec_item *it);
 uint64_t ingot_exec_item_out_need(const exec_item *it);
 ingot_status ingot_exec_ctx_init(exec_ctx *x, exec_item *items, size_t n_items, int n_threads, ingot_err *err);

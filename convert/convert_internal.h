@@ -59,11 +59,29 @@ ingot_status ingot_model_map_tensors(ingot_model_desc *m, unsigned flags, ingot_
 // ---- source bytes and row decoding ------------------------------------------
 
 // Where one output tensor's bytes are, for the duration of its conversion.
+// How an FP8 source carries its scales (from the scale tensor's dtype and
+// shape): DeepSeek-V3 f32/bf16 scale_inv per 128×128 tile, or E8M0 bytes
+// (value · 2^(e−127)) per 1×32 row segment or per 32×32 tile (DeepSeek-V4.1).
+typedef enum ingot_scale_kind {
+    INGOT_SCALE_NONE = 0,
+    INGOT_SCALE_B128 = 1,      // f32/bf16 [ceil(r/128), ceil(c/128)]
+    INGOT_SCALE_R32 = 2,       // e8m0 [r, c/32] (c a multiple of 32)
+    INGOT_SCALE_B32 = 3,       // e8m0 [ceil(r/32), ceil(c/32)]
+} ingot_scale_kind;
+
 typedef struct ingot_convert_source {
     const uint8_t *data;       // first byte of the tensor (source tensor + src_off), src_bytes long
-    const uint8_t *scale;      // FP8 block scales [ceil(r/128), ceil(c/128)], or NULL
-    ingot_dtype scale_dtype;   // F32 or BF16
+    const uint8_t *scale;      // scales of the whole source tensor (layout: scale_kind), or NULL
+    ingot_dtype scale_dtype;   // F32 or BF16 (B128), E8M0 (R32, B32)
+    ingot_scale_kind scale_kind;
+    uint64_t row_base;         // source row of this tensor's first row (src_off / source row bytes)
 } ingot_convert_source;
+
+// Scale layout of `mt` (INGOT_SCALE_NONE without a scale tensor).
+ingot_scale_kind ingot_convert_scale_kind(const ingot_checkpoint *ck, const ingot_desc_tensor *mt);
+// Fill the scale fields of `s` for `mt` (scale: the scale tensor's bytes or NULL).
+void ingot_convert_source_set_scale(const ingot_checkpoint *ck, const ingot_desc_tensor *mt, const uint8_t *scale,
+                                    ingot_convert_source *s);
 
 // NaN/Inf seen in a tensor: count and the first element index.
 typedef struct ingot_convert_nonfinite {

@@ -14,7 +14,13 @@ ingot_status ingot_convert_policy_tensors(const ingot_model_desc *m, ingot_polic
         const ingot_desc_tensor *mt = ingot_model_desc_tensor(m, i);
         INGOT_FORWARD_IF_ERROR(ingot_policy_tensor_init(&pts[i], mt->name, mt->n_dims, mt->dims, mt->src_dtype,
                                                         (int32_t)hp->n_layer, hp->n_expert > 0, err));
-        pts[i].src_block_scaled = mt->src_scale >= 0;
+        // keep: 128×128 FP8 stays f8_e4m3_b128, FP8 with E8M0 row scales is
+        // f8_e4m3_r32 as it is, and FP8 with 32×32 E8M0 tiles (no row type
+        // holds them) becomes bf16, exact for every scale in bf16's range.
+        const ingot_scale_kind sk = ingot_convert_scale_kind(m->ck, mt);
+        pts[i].src_block_scaled = sk == INGOT_SCALE_B128;
+        if (sk == INGOT_SCALE_R32) pts[i].src_dtype = INGOT_DTYPE_F8_E4M3_R32;
+        if (sk == INGOT_SCALE_B32) pts[i].src_dtype = INGOT_DTYPE_BF16;
         // A routed expert runs for n_expert_used of n_expert tokens on
         // average, so its error weighs that much in the output: size targets
         // spend bits where they reach the logits.

@@ -268,7 +268,8 @@ static ingot_status items_init(run *r, ingot_err *err) {
     INGOT_FAIL_IF(!r->items, err, INGOT_E_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         const ingot_desc_tensor *mt = ingot_model_desc_tensor(r->m, i);
-        INGOT_FORWARD_IF_ERROR(ingot_exec_item_init(&r->items[i], mt, r->choices[i].dtype, r->widx[i], err));
+        INGOT_FORWARD_IF_ERROR(ingot_exec_item_init(&r->items[i], mt, ingot_convert_scale_kind(r->ck, mt),
+                                                     r->choices[i].dtype, r->widx[i], err));
         if (r->im && r->items[i].mode == EXEC_ROWS && ingot_dtype_get(r->choices[i].dtype)->is_quant)
             INGOT_FORWARD_IF_ERROR(ingot_imatrix_find(r->im, mt->name, r->items[i].cols, &r->items[i].imatrix, err));
     }
@@ -348,8 +349,7 @@ static ingot_status stream_tensor(void *ctx, size_t ti, const uint8_t *data, ing
             continue;
         }
         it->src.data = d + mt->src_off;
-        it->src.scale = sc;
-        it->src.scale_dtype = sc ? ingot_checkpoint_tensor(s->r->ck, (size_t)mt->src_scale)->dtype : INGOT_DTYPE_F32;
+        ingot_convert_source_set_scale(s->r->ck, mt, sc, &it->src);
         x->run[x->n_run++] = s->adj[k];
     }
     if (x->n_run == 0) return INGOT_OK;
@@ -462,7 +462,10 @@ static ingot_status fill_report(const run *r, ingot_convert_report *rep, ingot_e
         snprintf(p->name, sizeof p->name, "%s", mt->name);
         ingot_convert_source_name(r->ck, mt, p->source, sizeof p->source);
         p->type = r->choices[i].dtype;
-        p->src_type = mt->src_scale >= 0 ? INGOT_DTYPE_F8_E4M3_B128 : mt->src_dtype;
+        const ingot_scale_kind sk = ingot_convert_scale_kind(r->ck, mt);
+        p->src_type = sk == INGOT_SCALE_B128  ? INGOT_DTYPE_F8_E4M3_B128
+                      : sk == INGOT_SCALE_R32 ? INGOT_DTYPE_F8_E4M3_R32
+                                              : mt->src_dtype;
         p->n_dims = mt->n_dims;
         memcpy(p->dims, mt->dims, sizeof p->dims);
         p->n_elements = ingot_policy_tensor_n_elements(&r->pts[i]);

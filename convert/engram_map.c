@@ -36,9 +36,6 @@ static ingot_status check_layers(const ingot_model_desc *m, const ingot_engram_c
                       "config.json: engram layer %d outside [0, %u)", c->layer_ids[i], m->hp.n_layer);
     INGOT_FAIL_IF(c->d_model != m->hp.n_embd, err, INGOT_E_FORMAT, "config.json: engram hidden size %u != n_embd %u",
                   c->d_model, m->hp.n_embd);
-    INGOT_FAIL_IF(c->variant != INGOT_ENGRAM_DEMO, err, INGOT_E_UNSUPPORTED,
-                  "%s: DeepSeek-V4.1 Engram checkpoints are not converted by this build (demo/paper layout only)",
-                  ingot_checkpoint_path(m->ck));
     return INGOT_OK;
 }
 
@@ -84,11 +81,26 @@ ingot_status ingot_engram_desc_build(ingot_model_desc *m, const char *config_jso
 
 // ---- tensors ------------------------------------------------------------------
 
-static ingot_status push(ingot_model_desc *m, const char *canon, int32_t layer, int64_t src, uint32_t n_dims,
-                         const uint64_t *dims, ingot_err *err) {
-    const ingot_st_tensor *t = ingot_checkpoint_tensor(m->ck, (size_t)src);
-    INGOT_FAIL_IF(t->dtype != INGOT_DTYPE_F32 && t->dtype != INGOT_DTYPE_F16 && t->dtype != INGOT_DTYPE_BF16, err,
-                  INGOT_E_UNSUPPORTED, "%s: tensor '%s': dtype %s is not an Engram weight type (F32, F16, BF16)",
+static bool plain_float(ingot_dtype t) {
+    return t == INGOT_DTYPE_F32 || t == INGOT_DTYPE_F16 || t == INGOT_DTYPE_BF16;
+}
+
+// One output tensor: bytes [src_off, src_off + src_bytes) of source tensor
+// `src` (its E8M0 scale tensor `scale`, or -1, covers the whole source).
+typedef struct eg_out {
+    const char *canon;
+    int32_t layer;
+    int64_t src, scale;
+    uint64_t src_off, src_bytes;
+    uint32_t n_dims;
+    const uint64_t *dims;
+} eg_out;
+
+static ingot_status push_part(ingot_model_desc *m, const eg_out *o, ingot_err *err) {
+    const ingot_st_tensor *t = ingot_checkpoint_tensor(m->ck, (size_t)o->src);
+    INGOT_FAIL_IF(!plain_float(t->dtype) && !(t->dtype == INGOT_DTYPE_F8_E4M3 && o->scale >= 0), err,
+                  INGOT_E_UNSUPPORTED,
+                  "%s: tensor '%s': dtype %s is not an Engram weight type (F32, F16, BF16, F8_E4M3 with E8M0 scales)",
                   ingot_checkpoint_path(m->ck), t->name, ingot_dtype_name(t->dtype));
     if (m->n_tensors == m->cap_tensors) {
         const size_t cap = m->cap_tensors ? m->cap_tensors * 2 : 256;
@@ -97,14 +109,22 @@ static ingot_status push(ingot_model_desc *m, const char *canon, int32_t layer, 
         m->tensors = nt;
         m->cap_tensors = cap;
     }
-    ingot_desc_tensor mt = {.name = ingot_strdup(canon), .role = INGOT_ROLE_ENGRAM, .region = INGOT_REGION_ENGRAM,
-                            .layer = layer, .expert = -1, .n_dims = n_dims, .src = (size_t)src, .src_scale = -1,
-                            .src_dtype = t->dtype, .src_off = 0, .src_bytes = t->size};
+    ingot_desc_tensor mt = {.name = ingot_strdup(o->canon), .role = INGOT_ROLE_ENGRAM,
+                            .region = INGOT_REGION_ENGRAM, .layer = o->layer, .expert = -1, .n_dims = o->n_dims,
+                            .src = (size_t)o->src, .src_scale = o->scale, .src_dtype = t->dtype,
+                            .src_off = o->src_off, .src_bytes = o->src_bytes};
     INGOT_FAIL_IF(!mt.name, err, INGOT_E_NOMEM, "out of memory");
-    memcpy(mt.dims, dims, n_dims * sizeof *dims);
+    memcpy(mt.dims, o->dims, o->n_dims * sizeof *o->dims);
     m->tensors[m->n_tensors++] = mt;
-    m->used[src] = true;
+    m->used[o->src] = true;
+    if (o->scale >= 0) m->used[o->scale] = true;
     return INGOT_OK;
+}
+
+static ingot_status push(ingot_model_desc *m, const char *canon, int32_t layer, int64_t src, uint32_t n_dims,
+                         const uint64_t *dims, ingot_err *err) {
+    const eg_out o = {canon, layer, src, -1, 0, ingot_checkpoint_tensor(m->ck, (size_t)src)->size, n_dims, dims};
+    return push_part(m, &o, err);
 }
 
 // Find model.layers.L.engram.<hf>, check its shape (elements laid out as
@@ -215,10 +235,113 @@ static ingot_status map_layer(ingot_model_desc *m, const ingot_engram_params *p,
     return map_one(m, l, "short_conv.conv.weight", "conv.weight", 2, conv, true, err);
 }
 
+// ---- DeepSeek-V4.1 layout ---------------------------------------------------
+// layers.L.engram.{embed.weight + embed.scale, wkv.weight + wkv.scale,
+// q_weight, k_weight}, with or without the `model.` prefix. The table keeps
+// its row scales (f8_e4m3_r32 under keep); wkv rows [m·D, (m+1)·D) become
+// key.m.weight and rows [G·D, (G+1)·D) value.weight, each a slice that reads
+// the shared 32×32 scale grid at its own row offset.
+
+static int64_t v41_find(const ingot_model_desc *m, int32_t L, const char *what, char *name, size_t cap) {
+    snprintf(name, cap, "model.layers.%d.engram.%s", L, what);
+    const int64_t i = ingot_checkpoint_find(m->ck, name);
+    if (i >= 0) return i;
+    snprintf(name, cap, "layers.%d.engram.%s", L, what);
+    return ingot_checkpoint_find(m->ck, name);
+}
+
+static ingot_status v41_bad(const ingot_model_desc *m, const char *name, const ingot_st_tensor *t, const char *want,
+                            ingot_err *err) {
+    ingot_err_set(err, INGOT_E_FORMAT, "%s: tensor '%s' at offset %llu: %s %uD [%llu, %llu]; want %s",
+                  ingot_checkpoint_path(m->ck), name, (unsigned long long)t->data_off, ingot_dtype_name(t->dtype),
+                  t->n_dims, (unsigned long long)(t->n_dims ? t->dims[0] : 0),
+                  (unsigned long long)(t->n_dims > 1 ? t->dims[1] : 0), want);
+    ingot_err_where(err, ingot_checkpoint_path(m->ck), name, (int64_t)t->data_off);
+    return INGOT_E_FORMAT;
+}
+
+// A 2-D weight [rows, cols] and, for an FP8 one, its E8M0 scale tensor of
+// [srows, ceil(cols/32)]; a plain float weight has none. *w, *s: indices.
+static ingot_status v41_weight(const ingot_model_desc *m, int32_t L, const char *what, uint64_t rows, uint64_t cols,
+                               uint64_t srows, int64_t *w, int64_t *s, ingot_err *err) {
+    char name[256], sname[256], want[96];
+    char sw[64];
+    *w = v41_find(m, L, what, name, sizeof name);
+    INGOT_FAIL_IF(*w < 0, err, INGOT_E_FORMAT, "%s: Engram tensor 'layers.%d.engram.%s' is missing",
+                  ingot_checkpoint_path(m->ck), L, what);
+    const ingot_st_tensor *t = ingot_checkpoint_tensor(m->ck, (size_t)*w);
+    snprintf(want, sizeof want, "F8_E4M3 or a float type [%llu, %llu]", (unsigned long long)rows,
+             (unsigned long long)cols);
+    if (t->n_dims != 2 || t->dims[0] != rows || t->dims[1] != cols ||
+        !(plain_float(t->dtype) || t->dtype == INGOT_DTYPE_F8_E4M3))
+        return v41_bad(m, name, t, want, err);
+    *s = -1;
+    if (t->dtype != INGOT_DTYPE_F8_E4M3) return INGOT_OK;
+    snprintf(sw, sizeof sw, "%.*s.scale", (int)(strlen(what) - strlen(".weight")), what);
+    *s = v41_find(m, L, sw, sname, sizeof sname);
+    INGOT_FAIL_IF(*s < 0, err, INGOT_E_FORMAT, "%s: FP8 tensor '%s' has no E8M0 scale tensor 'layers.%d.engram.%s'",
+                  ingot_checkpoint_path(m->ck), name, L, sw);
+    const ingot_st_tensor *st = ingot_checkpoint_tensor(m->ck, (size_t)*s);
+    const uint64_t scols = (cols + 31) / 32;
+    snprintf(want, sizeof want, "E8M0 [%llu, %llu]", (unsigned long long)srows, (unsigned long long)scols);
+    if (st->dtype != INGOT_DTYPE_E8M0 || st->n_dims != 2 || st->dims[0] != srows || st->dims[1] != scols)
+        return v41_bad(m, sname, st, want, err);
+    return INGOT_OK;
+}
+
+// q_weight / k_weight [G, D]: one [D] norm weight per stream.
+static ingot_status v41_norms(ingot_model_desc *m, const ingot_engram_params *p, int32_t L, const char *what,
+                              const char *canon, ingot_err *err) {
+    char name[256], dst[160], want[64];
+    const int64_t i = v41_find(m, L, what, name, sizeof name);
+    INGOT_FAIL_IF(i < 0, err, INGOT_E_FORMAT, "%s: Engram tensor 'layers.%d.engram.%s' is missing",
+                  ingot_checkpoint_path(m->ck), L, what);
+    const ingot_st_tensor *t = ingot_checkpoint_tensor(m->ck, (size_t)i);
+    const uint64_t G = p->hc_mult, D = p->d_model;
+    const bool flat = t->n_dims == 1 && t->dims[0] == G * D;
+    snprintf(want, sizeof want, "a float type [%llu, %llu]", (unsigned long long)G, (unsigned long long)D);
+    if (!plain_float(t->dtype) || !(flat || (t->n_dims == 2 && t->dims[0] == G && t->dims[1] == D)))
+        return v41_bad(m, name, t, want, err);
+    const uint64_t es = ingot_dtype_get(t->dtype)->type_size, vec[1] = {D};
+    for (uint32_t g = 0; g < G; g++) {
+        snprintf(dst, sizeof dst, "blk.%d.engram.%s.%u.weight", L, canon, g);
+        const eg_out o = {dst, L, i, -1, g * D * es, D * es, 1, vec};
+        INGOT_FORWARD_IF_ERROR(push_part(m, &o, err));
+    }
+    return INGOT_OK;
+}
+
+static ingot_status map_layer_v41(ingot_model_desc *m, const ingot_engram_params *p, const ingot_engram_layer *L,
+                                  ingot_err *err) {
+    const int32_t l = L->layer;
+    const uint64_t G = p->hc_mult, D = p->d_model, d_mem = (uint64_t)ingot_engram_n_cols(p) * p->d_h;
+    char dst[160];
+    int64_t w, s;
+    INGOT_FAIL_IF(p->d_h % 32, err, INGOT_E_FORMAT, "config.json: engram_head_dim %u is not a multiple of 32", p->d_h);
+    INGOT_FORWARD_IF_ERROR(v41_weight(m, l, "embed.weight", L->n_rows, p->d_h, L->n_rows, &w, &s, err));
+    const uint64_t table[2] = {L->n_rows, p->d_h}, proj[2] = {D, d_mem};
+    snprintf(dst, sizeof dst, "blk.%d.engram.table", l);
+    const eg_out tab = {dst, l, w, s, 0, ingot_checkpoint_tensor(m->ck, (size_t)w)->size, 2, table};
+    INGOT_FORWARD_IF_ERROR(push_part(m, &tab, err));
+    INGOT_FORWARD_IF_ERROR(v41_weight(m, l, "wkv.weight", (G + 1) * D, d_mem, ((G + 1) * D + 31) / 32, &w, &s, err));
+    const uint64_t part = D * d_mem * ingot_dtype_get(ingot_checkpoint_tensor(m->ck, (size_t)w)->dtype)->type_size;
+    for (uint32_t g = 0; g <= G; g++) {
+        if (g < G) snprintf(dst, sizeof dst, "blk.%d.engram.key.%u.weight", l, g);
+        else snprintf(dst, sizeof dst, "blk.%d.engram.value.weight", l);
+        const eg_out o = {dst, l, w, s, g * part, part, 2, proj};
+        INGOT_FORWARD_IF_ERROR(push_part(m, &o, err));
+    }
+    INGOT_FORWARD_IF_ERROR(v41_norms(m, p, l, "q_weight", "query_norm", err));
+    return v41_norms(m, p, l, "k_weight", "key_norm", err);
+}
+
 ingot_status ingot_engram_desc_map(ingot_model_desc *m, ingot_err *err) {
     INGOT_FAIL_IF(!m || !m->engram, err, INGOT_E_ARG, "engram: no Engram description");
     const ingot_engram_params *p = &m->engram->p;
-    for (uint32_t i = 0; i < p->n_layers; i++) INGOT_FORWARD_IF_ERROR(map_layer(m, p, &p->layers[i], err));
+    for (uint32_t i = 0; i < p->n_layers; i++) {
+        if (p->variant == INGOT_ENGRAM_V41) INGOT_FORWARD_IF_ERROR(map_layer_v41(m, p, &p->layers[i], err));
+        else INGOT_FORWARD_IF_ERROR(map_layer(m, p, &p->layers[i], err));
+    }
     return INGOT_OK;
 }
 
