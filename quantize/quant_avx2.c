@@ -427,7 +427,8 @@ AVX2 static float affine_search32(int nmax, const float *x, const float *w, uint
     __m256 d[4];
     for (int k = 0; k < 4; k++) d[k] = _mm256_sub_ps(vx[k], vlo);
     const int n_cand = nstep + 2; // is = -1 .. nstep
-    double sl[MAX_CAND] = {0}, sl2[MAX_CAND] = {0}, slx[MAX_CAND] = {0};
+    double sl[MAX_CAND], sl2[MAX_CAND], slx[MAX_CAND];
+    for (int c = n_cand; c < (n_cand + 7) / 8 * 8; c++) sl[c] = sl2[c] = slx[c] = 0; // padding: no fit
     float iscale[MAX_CAND];
     // Eight candidates at a time: per candidate the sums' vertical steps
     // (lanes l + l+16, then l + l+8), then one transposed tail for all eight.
@@ -1091,17 +1092,31 @@ AVX2 static float affine_search16(int nmax, const float *x, const float *w, uint
     const __m256 vlo = _mm256_set1_ps(lo), vmax = _mm256_set1_ps((float)nmax), zero = _mm256_setzero_ps();
     const __m256 d0 = _mm256_sub_ps(x0, vlo), d1 = _mm256_sub_ps(x1, vlo);
     const int n_cand = nstep + 2;
-    double sl[MAX_CAND] = {0}, sl2[MAX_CAND] = {0}, slx[MAX_CAND] = {0};
+    double sl[MAX_CAND], sl2[MAX_CAND], slx[MAX_CAND];
+    for (int c = n_cand; c < (n_cand + 7) / 8 * 8; c++) sl[c] = sl2[c] = slx[c] = 0; // padding: no fit
     float iscale[MAX_CAND];
-    for (int c = 0; c < n_cand; c++) {
-        iscale[c] = ingot_affine_iscale(c - 1, nmax, rmin, rdelta, hi - lo);
-        const __m256 vis = _mm256_set1_ps(iscale[c]);
-        const __m256 l0 = _mm256_min_ps(vmax, _mm256_max_ps(zero, round_even(_mm256_mul_ps(vis, d0))));
-        const __m256 l1 = _mm256_min_ps(vmax, _mm256_max_ps(zero, round_even(_mm256_mul_ps(vis, d1))));
-        const __m256 a0 = _mm256_mul_ps(w0, l0), a1 = _mm256_mul_ps(w1, l1);
-        sl[c] = sum16(a0, a1);
-        sl2[c] = sum16(_mm256_mul_ps(a0, l0), _mm256_mul_ps(a1, l1));
-        slx[c] = sum16(_mm256_mul_ps(a0, x0), _mm256_mul_ps(a1, x1));
+    for (int c0 = 0; c0 < n_cand; c0 += 8) {
+        __m256 ca[8], cb[8], ce[8];
+        for (int u = 0; u < 8; u++) {
+            const int c = c0 + u < n_cand ? c0 + u : n_cand - 1;
+            iscale[c] = ingot_affine_iscale(c - 1, nmax, rmin, rdelta, hi - lo);
+            const __m256 vis = _mm256_set1_ps(iscale[c]);
+            const __m256 l0 = _mm256_min_ps(vmax, _mm256_max_ps(zero, round_even(_mm256_mul_ps(vis, d0))));
+            const __m256 l1 = _mm256_min_ps(vmax, _mm256_max_ps(zero, round_even(_mm256_mul_ps(vis, d1))));
+            const __m256 a0 = _mm256_mul_ps(w0, l0), a1 = _mm256_mul_ps(w1, l1);
+            ca[u] = _mm256_add_ps(a0, a1);
+            cb[u] = _mm256_add_ps(_mm256_mul_ps(a0, l0), _mm256_mul_ps(a1, l1));
+            ce[u] = _mm256_add_ps(_mm256_mul_ps(a0, x0), _mm256_mul_ps(a1, x1));
+        }
+        float ra[8], rb[8], re[8];
+        _mm256_storeu_ps(ra, hsum8x8(ca));
+        _mm256_storeu_ps(rb, hsum8x8(cb));
+        _mm256_storeu_ps(re, hsum8x8(ce));
+        for (int u = 0; u < 8 && c0 + u < n_cand; u++) {
+            sl[c0 + u] = ra[u];
+            sl2[c0 + u] = rb[u];
+            slx[c0 + u] = re[u];
+        }
     }
     double s[MAX_CAND], m[MAX_CAND], err[MAX_CAND];
     for (int c = 0; c < n_cand; c += 4) affine_fit4(sw, swx, swx2, sl + c, sl2 + c, slx + c, s + c, m + c, err + c);

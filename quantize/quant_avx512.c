@@ -25,6 +25,32 @@ AVX512 static inline float sum32(__m512 v0, __m512 v1) {
     return _mm_cvtss_f32(e);
 }
 
+// The 8 lanes ingot_sum32's tail starts from: (v0 + v1) folded once more.
+AVX512 static inline __m256 fold32(__m512 v0, __m512 v1) {
+    const __m512 a = _mm512_add_ps(v0, v1);
+    return _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
+}
+AVX512 static inline __m256 fold16(__m512 v) {
+    return _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+}
+
+// Tail of ingot_sum32 / ingot_sum16 (lanes l + l+4, then l + l+2, then
+// l + l+1) for eight 8-lane vectors at once: lane k of the result is the
+// sum of c[k], bit for bit what the one-vector tail gives.
+AVX512 static inline __m256 hsum8x8(const __m256 *c) {
+    __m256 e[4];
+    for (int k = 0; k < 4; k++)
+        e[k] = _mm256_add_ps(_mm256_permute2f128_ps(c[2 * k], c[2 * k + 1], 0x20),
+                             _mm256_permute2f128_ps(c[2 * k], c[2 * k + 1], 0x31));
+    const __m256 f0 = _mm256_add_ps(_mm256_shuffle_ps(e[0], e[1], _MM_SHUFFLE(1, 0, 1, 0)),
+                                    _mm256_shuffle_ps(e[0], e[1], _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m256 f1 = _mm256_add_ps(_mm256_shuffle_ps(e[2], e[3], _MM_SHUFFLE(1, 0, 1, 0)),
+                                    _mm256_shuffle_ps(e[2], e[3], _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m256 g = _mm256_add_ps(_mm256_shuffle_ps(f0, f1, _MM_SHUFFLE(2, 0, 2, 0)),
+                                   _mm256_shuffle_ps(f0, f1, _MM_SHUFFLE(3, 1, 3, 1)));
+    return _mm256_permutevar8x32_ps(g, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
 AVX512 static inline __m512 abs_ps(__m512 v) {
     return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7fffffff)));
 }
@@ -153,17 +179,33 @@ AVX512 static float affine_search32(int nmax, const float *x, const float *w, ui
     const __m512 vlo = _mm512_set1_ps(lo), vmax = _mm512_set1_ps((float)nmax), zero = _mm512_setzero_ps();
     const __m512 d0 = _mm512_sub_ps(x0, vlo), d1 = _mm512_sub_ps(x1, vlo);
     const int n_cand = nstep + 2; // is = -1 .. nstep
-    double sl[MAX_CAND] = {0}, sl2[MAX_CAND] = {0}, slx[MAX_CAND] = {0};
+    double sl[MAX_CAND], sl2[MAX_CAND], slx[MAX_CAND];
+    for (int c = n_cand; c < (n_cand + 7) / 8 * 8; c++) sl[c] = sl2[c] = slx[c] = 0; // padding: no fit
     float iscale[MAX_CAND];
-    for (int c = 0; c < n_cand; c++) {
-        iscale[c] = ingot_affine_iscale(c - 1, nmax, rmin, rdelta, hi - lo);
-        const __m512 vis = _mm512_set1_ps(iscale[c]);
-        const __m512 l0 = _mm512_min_ps(vmax, _mm512_max_ps(zero, round_even(_mm512_mul_ps(vis, d0))));
-        const __m512 l1 = _mm512_min_ps(vmax, _mm512_max_ps(zero, round_even(_mm512_mul_ps(vis, d1))));
-        const __m512 a0 = _mm512_mul_ps(w0, l0), a1 = _mm512_mul_ps(w1, l1);
-        sl[c] = sum32(a0, a1);
-        sl2[c] = sum32(_mm512_mul_ps(a0, l0), _mm512_mul_ps(a1, l1));
-        slx[c] = sum32(_mm512_mul_ps(a0, x0), _mm512_mul_ps(a1, x1));
+    // Eight candidates at a time: the sums' vertical steps per candidate,
+    // then one transposed tail for all eight.
+    for (int c0 = 0; c0 < n_cand; c0 += 8) {
+        __m256 ca[8], cb[8], ce[8];
+        for (int u = 0; u < 8; u++) {
+            const int c = c0 + u < n_cand ? c0 + u : n_cand - 1;
+            iscale[c] = ingot_affine_iscale(c - 1, nmax, rmin, rdelta, hi - lo);
+            const __m512 vis = _mm512_set1_ps(iscale[c]);
+            const __m512 l0 = _mm512_min_ps(vmax, _mm512_max_ps(zero, round_even(_mm512_mul_ps(vis, d0))));
+            const __m512 l1 = _mm512_min_ps(vmax, _mm512_max_ps(zero, round_even(_mm512_mul_ps(vis, d1))));
+            const __m512 a0 = _mm512_mul_ps(w0, l0), a1 = _mm512_mul_ps(w1, l1);
+            ca[u] = fold32(a0, a1);
+            cb[u] = fold32(_mm512_mul_ps(a0, l0), _mm512_mul_ps(a1, l1));
+            ce[u] = fold32(_mm512_mul_ps(a0, x0), _mm512_mul_ps(a1, x1));
+        }
+        float ra[8], rb[8], re[8];
+        _mm256_storeu_ps(ra, hsum8x8(ca));
+        _mm256_storeu_ps(rb, hsum8x8(cb));
+        _mm256_storeu_ps(re, hsum8x8(ce));
+        for (int u = 0; u < 8 && c0 + u < n_cand; u++) {
+            sl[c0 + u] = ra[u];
+            sl2[c0 + u] = rb[u];
+            slx[c0 + u] = re[u];
+        }
     }
     double s[MAX_CAND], m[MAX_CAND], err[MAX_CAND];
     for (int c = 0; c < n_cand; c += 8) affine_fit8(sw, swx, swx2, sl + c, sl2 + c, slx + c, s + c, m + c, err + c);
@@ -421,13 +463,24 @@ AVX512 static float sym_fit16(int nmax, const float *x, const float *w) {
         max = x[__builtin_ctz((uint32_t)_mm512_cmp_ps_mask(abs_ps(vx), _mm512_set1_ps(amax), _CMP_EQ_OQ))];
     if (fabsf(max) < 1e-30f) return 0.0f;
     const __m512 lo = _mm512_set1_ps((float)-nmax), hi = _mm512_set1_ps((float)(nmax - 1));
+    float rx[24], r2[24];
+    for (int c0 = 0; c0 < 19; c0 += 8) {
+        __m256 cx[8], c2[8];
+        for (int u = 0; u < 8; u++) {
+            const int is = c0 + u < 19 ? c0 + u - 9 : 9;
+            const __m512 vis = _mm512_set1_ps(-((float)nmax + 0.1f * (float)is) / max);
+            const __m512 l = _mm512_min_ps(hi, _mm512_max_ps(lo, round_even(_mm512_mul_ps(vis, vx))));
+            const __m512 a = _mm512_mul_ps(vw, l);
+            cx[u] = fold16(_mm512_mul_ps(a, vx));
+            c2[u] = fold16(_mm512_mul_ps(a, l));
+        }
+        _mm256_storeu_ps(rx + c0, hsum8x8(cx));
+        _mm256_storeu_ps(r2 + c0, hsum8x8(c2));
+    }
     double best = -1.0;
     float best_s = max / -(float)nmax;
-    for (int is = -9; is <= 9; is++) {
-        const __m512 vis = _mm512_set1_ps(-((float)nmax + 0.1f * (float)is) / max);
-        const __m512 l = _mm512_min_ps(hi, _mm512_max_ps(lo, round_even(_mm512_mul_ps(vis, vx))));
-        const __m512 a = _mm512_mul_ps(vw, l);
-        const double slx = sum16(_mm512_mul_ps(a, vx)), sl2 = sum16(_mm512_mul_ps(a, l));
+    for (int c = 0; c < 19; c++) {
+        const double slx = rx[c], sl2 = r2[c];
         if (sl2 > 0 && slx * slx > best * sl2) {
             best = slx * slx / sl2;
             best_s = (float)(slx / sl2);
@@ -471,15 +524,29 @@ AVX512 static float affine_search16(int nmax, const float *x, const float *w, ui
     const __m512 vmax = _mm512_set1_ps((float)nmax), zero = _mm512_setzero_ps();
     const __m512 d = _mm512_sub_ps(vx, _mm512_set1_ps(lo));
     const int n_cand = nstep + 2;
-    double sl[MAX_CAND] = {0}, sl2[MAX_CAND] = {0}, slx[MAX_CAND] = {0};
+    double sl[MAX_CAND], sl2[MAX_CAND], slx[MAX_CAND];
+    for (int c = n_cand; c < (n_cand + 7) / 8 * 8; c++) sl[c] = sl2[c] = slx[c] = 0; // padding: no fit
     float iscale[MAX_CAND];
-    for (int c = 0; c < n_cand; c++) {
-        iscale[c] = ingot_affine_iscale(c - 1, nmax, rmin, rdelta, hi - lo);
-        const __m512 l = _mm512_min_ps(vmax, _mm512_max_ps(zero, round_even(_mm512_mul_ps(_mm512_set1_ps(iscale[c]), d))));
-        const __m512 a = _mm512_mul_ps(vw, l);
-        sl[c] = sum16(a);
-        sl2[c] = sum16(_mm512_mul_ps(a, l));
-        slx[c] = sum16(_mm512_mul_ps(a, vx));
+    for (int c0 = 0; c0 < n_cand; c0 += 8) {
+        __m256 ca[8], cb[8], ce[8];
+        for (int u = 0; u < 8; u++) {
+            const int c = c0 + u < n_cand ? c0 + u : n_cand - 1;
+            iscale[c] = ingot_affine_iscale(c - 1, nmax, rmin, rdelta, hi - lo);
+            const __m512 l = _mm512_min_ps(vmax, _mm512_max_ps(zero, round_even(_mm512_mul_ps(_mm512_set1_ps(iscale[c]), d))));
+            const __m512 a = _mm512_mul_ps(vw, l);
+            ca[u] = fold16(a);
+            cb[u] = fold16(_mm512_mul_ps(a, l));
+            ce[u] = fold16(_mm512_mul_ps(a, vx));
+        }
+        float ra[8], rb[8], re[8];
+        _mm256_storeu_ps(ra, hsum8x8(ca));
+        _mm256_storeu_ps(rb, hsum8x8(cb));
+        _mm256_storeu_ps(re, hsum8x8(ce));
+        for (int u = 0; u < 8 && c0 + u < n_cand; u++) {
+            sl[c0 + u] = ra[u];
+            sl2[c0 + u] = rb[u];
+            slx[c0 + u] = re[u];
+        }
     }
     double s[MAX_CAND], m[MAX_CAND], err[MAX_CAND];
     for (int c = 0; c < n_cand; c += 8) affine_fit8(sw, swx, swx2, sl + c, sl2 + c, slx + c, s + c, m + c, err + c);
@@ -588,17 +655,31 @@ AVX512 static void iq4_nl_quantize_row(const float *x, void *vy, int64_t n, cons
 // ---- Q3_K dot ----------------------------------------------------------------------------
 // Per 128 values (h): 2-bit planes k = 0..3 of qs[32h ..] at bits 2k, high
 // bit k of hmask at bit 4h + k; two planes per 512-bit vector, as q6_k.
+// ingot_q3_k_unpack in one register (16 int8 scales).
+AVX512 static inline __m128i q3_k_scales(const uint8_t *s) {
+    uint32_t a, b, c;
+    memcpy(&a, s, 4);
+    memcpy(&b, s + 4, 4);
+    memcpy(&c, s + 8, 4);
+    const __m128i lo = _mm_and_si128(_mm_setr_epi32((int)a, (int)b, (int)(a >> 4), (int)(b >> 4)), _mm_set1_epi8(0x0F));
+    const __m128i hi = _mm_and_si128(_mm_setr_epi32((int)c, (int)(c >> 2), (int)(c >> 4), (int)(c >> 6)), _mm_set1_epi8(3));
+    return _mm_sub_epi8(_mm_or_si128(lo, _mm_slli_epi16(hi, 4)), _mm_set1_epi8(32));
+}
+
 AVX512 static void q3_k_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
     const ingot_block_q3_k *x = vx;
     const ingot_block_q8_k *y = vy;
     const __m512i m3 = _mm512_set1_epi8(3), one = _mm512_set1_epi8(1);
     const __m512i sh01 = scales2x16(0, 2), sh23 = scales2x16(4, 6);
+    // int16 lane l of a scale vector takes scale a + l / 8.
+    static const int16_t quarter[32] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
+                                        2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3};
+    const __m512i q4 = _mm512_loadu_si512((const void *)quarter);
     float sum = 0.0f;
     for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
-        int8_t sc[16];
-        ingot_q3_k_unpack(x[i].scales, sc);
-        const __m256i oprod = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)sc)),
-                                                _mm256_loadu_si256((const __m256i *)y[i].bsums));
+        const __m256i sc16 = _mm256_cvtepi8_epi16(q3_k_scales(x[i].scales));
+        const __m512i sc512 = _mm512_castsi256_si512(sc16);
+        const __m256i oprod = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
         const __m512i hm = load2x256(x[i].hmask, x[i].hmask);
         __m512i acc = _mm512_setzero_si512();
         for (int h = 0; h < 2; h++) {
@@ -610,8 +691,10 @@ AVX512 static void q3_k_vec_dot(int64_t n, float *s, const void *vx, const void 
             const int8_t *qy = y[i].qs + 128 * h;
             const __m512i p01 = _mm512_maddubs_epi16(q01, _mm512_loadu_si512((const void *)qy));
             const __m512i p23 = _mm512_maddubs_epi16(q23, _mm512_loadu_si512((const void *)(qy + 64)));
-            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(p01, scales4x16(sc, 8 * h)));
-            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(p23, scales4x16(sc, 8 * h + 4)));
+            const __m512i s01 = _mm512_permutexvar_epi16(_mm512_add_epi16(q4, _mm512_set1_epi16((short)(8 * h))), sc512);
+            const __m512i s23 = _mm512_permutexvar_epi16(_mm512_add_epi16(q4, _mm512_set1_epi16((short)(8 * h + 4))), sc512);
+            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(p01, s01));
+            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(p23, s23));
         }
         __m128i o = _mm_add_epi32(_mm256_castsi256_si128(oprod), _mm256_extracti128_si256(oprod, 1));
         o = _mm_add_epi32(o, _mm_shuffle_epi32(o, 0x4e));
