@@ -88,6 +88,23 @@ ingot_status ingot_quantize_rows(ingot_dtype dtype, const float *src, int64_t n_
                                  const float *imatrix, void *dst, size_t dst_cap, ingot_pool *pool,
                                  ingot_err *err);
 
+// ---- multi-row dot products (prompt processing) ------------------------------
+// s[j * lds] = dot(weight row x, activation row y + j * ldy bytes) for
+// j < nr, 1 <= nr <= INGOT_GEMM_MAX_ROWS; activation rows are in the
+// type's vec_dot_type. Each weight block is decoded once and reused for
+// all nr rows. Same contracts as vec_dot (never fail, never allocate, n a
+// multiple of blck); the _ref kernels give vec_dot_ref's result exactly,
+// the SIMD ones agree within float rounding.
+#define INGOT_GEMM_MAX_ROWS 8
+typedef void (*ingot_gemm_fn)(int64_t n, float *s, size_t lds, const void *x, const void *y, size_t ldy, int nr);
+// Kernel for weight type t at the dispatch level in effect; NULL for types
+// without one (callers loop vec_dot). Covers F32, F16, BF16, Q8_0, Q4_0,
+// Q4_K, Q5_K, Q6_K. Thread-safe.
+ingot_gemm_fn ingot_quant_gemm_get(ingot_dtype t);
+// Kernel at a given level (SCALAR gives the _ref kernel); NULL as above or
+// when the CPU lacks the level.
+ingot_gemm_fn ingot_quant_gemm_get_level(ingot_dtype t, ingot_simd_level level);
+
 // f8_e4m3_b128: E4M3 [rows, cols] followed by f32 scales
 // [ceil(rows/128), ceil(cols/128)] (DeepSeek weight_scale_inv: value = e4m3 *
 // scale). Decode row r of such a tensor.

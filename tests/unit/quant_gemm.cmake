@@ -1,0 +1,2 @@
+ingot_add_test_exe(test_quant_gemm SOURCES test_quant_gemm.c LIBS ingot_quantize ingot_common m
+  TESTS quant_gemm_table quant_gemm_ref_equals_vec_dot_ref quant_gemm_simd_matches_ref quant_gemm_extremes)
