@@ -76,17 +76,30 @@ int main(int argc, char **argv) {
         ingot_sampler_create(c->n_vocab, &sp, &smp, &err) ||
         ingot_model_forward(m, s, ids, (int)n, 0, 0, &err))
         return fail(&err);
-    char text[4096];
+    // The stream decoder keeps what a single token cannot print alone (a
+    // partial UTF-8 sequence, a Metaspace word boundary) for the next one.
+    ingot_tokenizer_stream *ts = NULL;
+    char *text = NULL;
+    size_t cap = 0;
+    if (tk) {
+        cap = ingot_tokenizer_stream_bound(tk);
+        text = malloc(cap);
+        if (!text || ingot_tokenizer_stream_create(tk, true, &ts, &err)) return fail(&err);
+    }
     for (int i = 0; i < n_gen; i++) {
         int32_t next = ingot_sampler_sample(smp, ingot_state_logits(s, NULL));
         if (ingot_model_is_eos(m, next)) break;
         size_t len = 0;
-        if (tk && !ingot_tokenizer_decode(tk, &next, 1, true, text, sizeof text, &len, &err)) fwrite(text, 1, len, stdout);
-        else if (!tk) printf("%d ", next);
+        if (ts && !ingot_tokenizer_stream_push(ts, next, text, cap, &len, &err)) fwrite(text, 1, len, stdout);
+        else if (!ts) printf("%d ", next);
         fflush(stdout);
         if (ingot_model_forward(m, s, &next, 1, (int)n + i, 0, &err)) return fail(&err);
     }
+    size_t len = 0;
+    if (ts && !ingot_tokenizer_stream_flush(ts, text, cap, &len, &err)) fwrite(text, 1, len, stdout);
     printf("\n");
+    ingot_tokenizer_stream_free(ts);
+    free(text);
     ingot_sampler_free(smp);
     ingot_state_free(s);
     ingot_pool_free(pool);
