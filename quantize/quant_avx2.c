@@ -90,12 +90,6 @@ AVX2 static inline __m256 round_even(__m256 t) {
 
 AVX2 static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
 
-// Signed int8 × int8, pairwise summed into 8 floats.
-AVX2 static inline __m256 mul_sum_i8(__m256i x, __m256i y) {
-    const __m256i dot16 = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(dot16, _mm256_set1_epi16(1)));
-}
-
 // 16 nibble bytes to 32 values: low nibbles first, then high nibbles.
 AVX2 static inline __m256i unpack_nibbles(const uint8_t *qs) {
     const __m128i b = _mm_loadu_si128((const __m128i *)qs);
@@ -190,18 +184,6 @@ AVX2 static void q8_0_dequantize_row(const void *vx, float *y, int64_t n) {
     }
 }
 
-AVX2 static void q8_0_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
-    const ingot_block_q8_0 *x = vx, *y = vy;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / INGOT_QK; i++) {
-        const __m256 d = _mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d));
-        const __m256i qx = _mm256_loadu_si256((const __m256i *)x[i].qs);
-        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
-        acc = _mm256_fmadd_ps(d, mul_sum_i8(qx, qy), acc);
-    }
-    *s = hsum_ps(acc);
-}
-
 // ---- Q4_0 ----------------------------------------------------------------------------
 AVX2 static void q4_0_quantize_row(const float *x, void *vy, int64_t n, const float *imatrix) {
     (void)imatrix;
@@ -249,51 +231,230 @@ AVX2 static void q4_0_dequantize_row(const void *vx, float *y, int64_t n) {
     }
 }
 
-AVX2 static void q4_0_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
-    const ingot_block_q4_0 *x = vx;
-    const ingot_block_q8_0 *y = vy;
-    // Σ (q − 8) y = Σ q y − Σ 8 y: unsigned nibbles go straight into maddubs.
-    const __m256i eight = _mm256_set1_epi8(8), ones16 = _mm256_set1_epi16(1);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / INGOT_QK; i++) {
-        const __m256 d = _mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d));
-        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
-        const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(unpack_nibbles(x[i].qs), qy),
-                                           _mm256_maddubs_epi16(eight, qy));
-        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones16)), acc);
-    }
-    *s = hsum_ps(acc);
-}
-
 // ---- Q4_1, IQ4_NL (Q8_0 activations) -------------------------------------------------
-AVX2 static void q4_1_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
-    const ingot_block_q4_1 *x = vx;
-    const ingot_block_q8_0 *y = vy;
-    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
-    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / INGOT_QK; i++) {
-        const float dy = h2f(y[i].d);
-        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
-        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(unpack_nibbles(x[i].qs), qy), ones16);
-        const __m256i py = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, qy), ones16);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * dy), _mm256_cvtepi32_ps(p), acc);
-        accm = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].m) * dy), _mm256_cvtepi32_ps(py), accm);
-    }
-    *s = hsum_ps(_mm256_add_ps(acc, accm));
+// ---- 32-value blocks · Q8_0 -------------------------------------------------------------
+// Eight blocks per step: their f16 scales are converted together, and each
+// block's int32 partial sums are scaled by its lane of the product vector.
+
+// The f16 fields at b, b + stride, ... (8 of them) as floats.
+AVX2 static inline __m256 h2f_x8(const void *p, size_t stride) {
+    const uint8_t *b = p;
+    uint16_t h[8];
+    for (int k = 0; k < 8; k++) memcpy(&h[k], b + (size_t)k * stride, 2);
+    __m128i v = _mm_cvtsi32_si128(h[0]);
+    v = _mm_insert_epi16(v, h[1], 1);
+    v = _mm_insert_epi16(v, h[2], 2);
+    v = _mm_insert_epi16(v, h[3], 3);
+    v = _mm_insert_epi16(v, h[4], 4);
+    v = _mm_insert_epi16(v, h[5], 5);
+    v = _mm_insert_epi16(v, h[6], 6);
+    v = _mm_insert_epi16(v, h[7], 7);
+    return _mm256_cvtph_ps(v);
 }
 
-AVX2 static void iq4_nl_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
-    const ingot_block_iq4_nl *x = vx;
-    const ingot_block_q8_0 *y = vy;
-    const __m128i t = _mm_loadu_si128((const __m128i *)ingot_iq4nl_values);
-    const __m256i table = _mm256_set_m128i(t, t);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / INGOT_QK; i++) {
-        const __m256i qx = _mm256_shuffle_epi8(table, unpack_nibbles(x[i].qs));
-        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), mul_sum_i8(qx, qy), acc);
+// Signed int8 × int8 summed to 8 int32 lanes.
+AVX2 static inline __m256i dot_i8(__m256i x, __m256i y) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x)),
+                             _mm256_set1_epi16(1));
+}
+AVX2 static inline __m256i qy_of(const ingot_block_q8_0 *b) { return _mm256_loadu_si256((const __m256i *)b->qs); }
+
+AVX2 static inline __m256i q8_0_dot32(const ingot_block_q8_0 *x, const ingot_block_q8_0 *y) {
+    return dot_i8(_mm256_loadu_si256((const __m256i *)x->qs), qy_of(y));
+}
+// Σ (q − 8) y = Σ q y − Σ 8 y: unsigned nibbles go straight into maddubs.
+AVX2 static inline __m256i q4_0_dot32(const ingot_block_q4_0 *x, const ingot_block_q8_0 *y) {
+    const __m256i qy = qy_of(y);
+    const __m256i p = _mm256_sub_epi16(_mm256_maddubs_epi16(unpack_nibbles(x->qs), qy),
+                                       _mm256_maddubs_epi16(_mm256_set1_epi8(8), qy));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+AVX2 static inline __m256i iq4_nl_dot32(const ingot_block_iq4_nl *x, const ingot_block_q8_0 *y) {
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)ingot_iq4nl_values));
+    return dot_i8(_mm256_shuffle_epi8(table, unpack_nibbles(x->qs)), qy_of(y));
+}
+
+#define DOT32_SYM(name, xtype, DOT)                                                                        \
+    AVX2 static void name(int64_t n, float *s, const void *vx, const void *vy) {                            \
+        const xtype *x = vx;                                                                                \
+        const ingot_block_q8_0 *y = vy;                                                                     \
+        const int64_t nb = n / INGOT_QK;                                                                    \
+        const __m256i one = _mm256_set1_epi32(1);                                                           \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;                                                     \
+        int64_t i = 0;                                                                                      \
+        for (; i + 8 <= nb; i += 8) {                                                                       \
+            const __m256 dd = _mm256_mul_ps(h2f_x8(&x[i].d, sizeof(xtype)), h2f_x8(&y[i].d, sizeof *y));    \
+            __m256i k = _mm256_setzero_si256();                                                             \
+            for (int b = 0; b < 8; b += 2) {                                                                \
+                acc0 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(dd, k),                                     \
+                                       _mm256_cvtepi32_ps(DOT(&x[i + b], &y[i + b])), acc0);                \
+                k = _mm256_add_epi32(k, one);                                                               \
+                acc1 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(dd, k),                                     \
+                                       _mm256_cvtepi32_ps(DOT(&x[i + b + 1], &y[i + b + 1])), acc1);        \
+                k = _mm256_add_epi32(k, one);                                                               \
+            }                                                                                               \
+        }                                                                                                   \
+        for (; i < nb; i++)                                                                                 \
+            acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)),                               \
+                                   _mm256_cvtepi32_ps(DOT(&x[i], &y[i])), acc0);                            \
+        *s = hsum_ps(_mm256_add_ps(acc0, acc1));                                                            \
     }
-    *s = hsum_ps(acc);
+
+DOT32_SYM(q8_0_vec_dot, ingot_block_q8_0, q8_0_dot32)
+DOT32_SYM(q4_0_vec_dot, ingot_block_q4_0, q4_0_dot32)
+DOT32_SYM(iq4_nl_vec_dot, ingot_block_iq4_nl, iq4_nl_dot32)
+
+// _1 types (x = d q + m): lanes [Σ q y (2) | Σ y (2)] per 128 bits from
+// one hadd, scaled by [d dy, d dy, m dy, m dy].
+AVX2 static inline __m256i aff_dot32(__m256i q, const ingot_block_q8_0 *y) {
+    const __m256i qy = qy_of(y), ones16 = _mm256_set1_epi16(1);
+    const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q, qy), ones16);
+    const __m256i py = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), qy), ones16);
+    return _mm256_hadd_epi32(p, py);
+}
+
+#define DOT32_AFF(name, xtype, LEVELS)                                                                     \
+    AVX2 static void name(int64_t n, float *s, const void *vx, const void *vy) {                            \
+        const xtype *x = vx;                                                                                \
+        const ingot_block_q8_0 *y = vy;                                                                     \
+        const int64_t nb = n / INGOT_QK;                                                                    \
+        __m256i idx[8];                                                                                     \
+        for (int b = 0; b < 8; b++) {                                                                       \
+            const int base = 2 * (b & 1) + 4 * (b >= 4);                                                    \
+            idx[b] = _mm256_setr_epi32(base, base, base + 1, base + 1, base, base, base + 1, base + 1);     \
+        }                                                                                                   \
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;                                                     \
+        int64_t i = 0;                                                                                      \
+        for (; i + 8 <= nb; i += 8) {                                                                       \
+            const __m256 dy = h2f_x8(&y[i].d, sizeof *y);                                                   \
+            const __m256 dd = _mm256_mul_ps(h2f_x8(&x[i].d, sizeof(xtype)), dy);                            \
+            const __m256 md = _mm256_mul_ps(h2f_x8(&x[i].m, sizeof(xtype)), dy);                            \
+            /* [d0 m0 d1 m1 | d4 m4 d5 m5], [d2 m2 d3 m3 | d6 m6 d7 m7] */                                  \
+            const __m256 lo = _mm256_unpacklo_ps(dd, md), hi = _mm256_unpackhi_ps(dd, md);                  \
+            for (int b = 0; b < 8; b += 2) {                                                                \
+                const __m256 src = b & 2 ? hi : lo;                                                         \
+                acc0 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(src, idx[b]),                               \
+                                       _mm256_cvtepi32_ps(aff_dot32(LEVELS(&x[i + b]), &y[i + b])), acc0);  \
+                acc1 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(src, idx[b + 1]),                           \
+                                       _mm256_cvtepi32_ps(aff_dot32(LEVELS(&x[i + b + 1]), &y[i + b + 1])), \
+                                       acc1);                                                               \
+            }                                                                                               \
+        }                                                                                                   \
+        for (; i < nb; i++) {                                                                               \
+            const float dy = h2f(y[i].d), d = h2f(x[i].d) * dy, m = h2f(x[i].m) * dy;                       \
+            const __m256 sc = _mm256_setr_ps(d, d, m, m, d, d, m, m);                                       \
+            acc0 = _mm256_fmadd_ps(sc, _mm256_cvtepi32_ps(aff_dot32(LEVELS(&x[i]), &y[i])), acc0);          \
+        }                                                                                                   \
+        *s = hsum_ps(_mm256_add_ps(acc0, acc1));                                                            \
+    }
+
+AVX2 static inline __m256i q4_1_levels(const ingot_block_q4_1 *b) { return unpack_nibbles(b->qs); }
+DOT32_AFF(q4_1_vec_dot, ingot_block_q4_1, q4_1_levels)
+
+// ---- Q4_1 / Q5_0 / Q5_1 quantize ----------------------------------------------------------
+// GGML's reference quantizers, the same float operations on 8 lanes.
+// Min and max as the scalar fminf / fmaxf scan: a zero extreme is found by
+// that scan, as the sign of a zero picked among +0 and −0 shows in the bytes.
+AVX2 static inline void min_max32(const float *x, const __m256 *v, float *mn, float *mx) {
+    __m256 lo = v[0], hi = v[0];
+    for (int k = 1; k < 4; k++) {
+        lo = _mm256_min_ps(lo, v[k]);
+        hi = _mm256_max_ps(hi, v[k]);
+    }
+    *mn = hmin_ps(lo);
+    *mx = hmax_ps(hi);
+    if (*mn == 0.0f || *mx == 0.0f) {
+        float l = x[0], h = x[0];
+        for (int j = 1; j < INGOT_QK; j++) {
+            l = fminf(l, x[j]);
+            h = fmaxf(h, x[j]);
+        }
+        *mn = l;
+        *mx = h;
+    }
+}
+
+// q[32] = min(qmax, trunc(v · id + add)) (or of (v − sub) · id + add), as bytes.
+AVX2 static inline __m256i trunc_levels32(const __m256 *v, float sub, int use_sub, float id, float add, int qmax) {
+    const __m256 vsub = _mm256_set1_ps(sub), vid = _mm256_set1_ps(id), vadd = _mm256_set1_ps(add);
+    const __m256i vmax = _mm256_set1_epi32(qmax);
+    __m256i q[4];
+    for (int k = 0; k < 4; k++) {
+        const __m256 t = use_sub ? _mm256_sub_ps(v[k], vsub) : v[k];
+        q[k] = _mm256_min_epi32(vmax, _mm256_cvttps_epi32(_mm256_add_ps(_mm256_mul_ps(t, vid), vadd)));
+    }
+    return pack32_i8(q[0], q[1], q[2], q[3]);
+}
+
+// Low nibbles of bytes 0-15 | bytes 16-31 << 4; bit 4 of byte j to bit j of *qh.
+AVX2 static inline void store_nibbles(__m256i b, uint8_t *qs, uint8_t *qh) {
+    const __m128i m4 = _mm_set1_epi8(0x0F);
+    const __m128i lo = _mm_and_si128(_mm256_castsi256_si128(b), m4), hi = _mm_and_si128(_mm256_extracti128_si256(b, 1), m4);
+    _mm_storeu_si128((__m128i *)qs, _mm_or_si128(lo, _mm_slli_epi16(hi, 4)));
+    if (qh) {
+        const uint32_t bits = (uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(b, 3));
+        memcpy(qh, &bits, 4);
+    }
+}
+
+AVX2 static inline void load32(const float *x, __m256 *v) {
+    for (int k = 0; k < 4; k++) v[k] = _mm256_loadu_ps(x + 8 * k);
+}
+
+AVX2 static void q4_1_quantize_row(const float *x, void *vy, int64_t n, const float *imatrix) {
+    (void)imatrix;
+    ingot_block_q4_1 *y = vy;
+    for (int64_t i = 0; i < n / INGOT_QK; i++, x += INGOT_QK) {
+        __m256 v[4];
+        load32(x, v);
+        float mn, mx;
+        min_max32(x, v, &mn, &mx);
+        const float d = (mx - mn) / 15.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[i].d = ingot_f2h(d);
+        y[i].m = ingot_f2h(mn);
+        store_nibbles(trunc_levels32(v, mn, 1, id, 0.5f, 15), y[i].qs, NULL);
+    }
+}
+
+AVX2 static void q5_1_quantize_row(const float *x, void *vy, int64_t n, const float *imatrix) {
+    (void)imatrix;
+    ingot_block_q5_1 *y = vy;
+    for (int64_t i = 0; i < n / INGOT_QK; i++, x += INGOT_QK) {
+        __m256 v[4];
+        load32(x, v);
+        float mn, mx;
+        min_max32(x, v, &mn, &mx);
+        const float d = (mx - mn) / 31.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[i].d = ingot_f2h(d);
+        y[i].m = ingot_f2h(mn);
+        store_nibbles(trunc_levels32(v, mn, 1, id, 0.5f, 31), y[i].qs, y[i].qh);
+    }
+}
+
+AVX2 static void q5_0_quantize_row(const float *x, void *vy, int64_t n, const float *imatrix) {
+    (void)imatrix;
+    ingot_block_q5_0 *y = vy;
+    for (int64_t i = 0; i < n / INGOT_QK; i++, x += INGOT_QK) {
+        __m256 v[4];
+        load32(x, v);
+        __m256 m = _mm256_setzero_ps();
+        for (int k = 0; k < 4; k++) m = _mm256_max_ps(m, abs_ps(v[k]));
+        const float amax = hmax_ps(m);
+        float max = 0.0f;
+        if (amax > 0.0f) { // the first value of largest magnitude, as the scalar scan picks
+            const __m256 va = _mm256_set1_ps(amax);
+            uint32_t bits = 0;
+            for (int k = 0; k < 4; k++)
+                bits |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(abs_ps(v[k]), va, _CMP_EQ_OQ)) << (8 * k);
+            max = x[__builtin_ctz(bits)];
+        }
+        const float d = max / -16.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        y[i].d = ingot_f2h(d);
+        store_nibbles(trunc_levels32(v, 0.0f, 0, id, 16.5f, 31), y[i].qs, y[i].qh);
+    }
 }
 
 // ---- Q8_K (activations) --------------------------------------------------------------
@@ -666,33 +827,12 @@ AVX2 static inline __m256i q5_levels(const uint8_t *qs, const uint8_t *qh) {
     return _mm256_or_si256(unpack_nibbles(qs), _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10)));
 }
 
-AVX2 static void q5_0_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
-    const ingot_block_q5_0 *x = vx;
-    const ingot_block_q8_0 *y = vy;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / INGOT_QK; i++) {
-        const __m256i qx = _mm256_sub_epi8(q5_levels(x[i].qs, x[i].qh), _mm256_set1_epi8(16));
-        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * h2f(y[i].d)), mul_sum_i8(qx, qy), acc);
-    }
-    *s = hsum_ps(acc);
+AVX2 static inline __m256i q5_0_dot32(const ingot_block_q5_0 *x, const ingot_block_q8_0 *y) {
+    return dot_i8(_mm256_sub_epi8(q5_levels(x->qs, x->qh), _mm256_set1_epi8(16)), qy_of(y));
 }
-
-AVX2 static void q5_1_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
-    const ingot_block_q5_1 *x = vx;
-    const ingot_block_q8_0 *y = vy;
-    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
-    __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / INGOT_QK; i++) {
-        const float dy = h2f(y[i].d);
-        const __m256i qy = _mm256_loadu_si256((const __m256i *)y[i].qs);
-        const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(q5_levels(x[i].qs, x[i].qh), qy), ones16);
-        const __m256i py = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, qy), ones16);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].d) * dy), _mm256_cvtepi32_ps(p), acc);
-        accm = _mm256_fmadd_ps(_mm256_set1_ps(h2f(x[i].m) * dy), _mm256_cvtepi32_ps(py), accm);
-    }
-    *s = hsum_ps(_mm256_add_ps(acc, accm));
-}
+DOT32_SYM(q5_0_vec_dot, ingot_block_q5_0, q5_0_dot32)
+AVX2 static inline __m256i q5_1_levels(const ingot_block_q5_1 *b) { return q5_levels(b->qs, b->qh); }
+DOT32_AFF(q5_1_vec_dot, ingot_block_q5_1, q5_1_levels)
 
 // 32 unsigned bytes to 32 floats: y = a * q + b (b = 0: plain product).
 AVX2 static inline void store_affine32(float *y, __m256i q, __m256 a, __m256 b, int with_b) {
@@ -1178,6 +1318,9 @@ void ingot_quant_install_avx2(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_Q4_1].vec_dot = q4_1_vec_dot;
     tab[INGOT_DTYPE_IQ4_NL].vec_dot = iq4_nl_vec_dot;
     tab[INGOT_DTYPE_Q8_K].quantize_row = q8_k_quantize_row;
+    tab[INGOT_DTYPE_Q4_1].quantize_row = q4_1_quantize_row;
+    tab[INGOT_DTYPE_Q5_0].quantize_row = q5_0_quantize_row;
+    tab[INGOT_DTYPE_Q5_1].quantize_row = q5_1_quantize_row;
     tab[INGOT_DTYPE_Q8_K].vec_dot = q8_k_vec_dot;
     tab[INGOT_DTYPE_Q4_K].quantize_row = q4_k_quantize_row;
     tab[INGOT_DTYPE_Q4_K].dequantize_row = q4_k_dequantize_row;
