@@ -516,6 +516,94 @@ static int test_quantize_simd_matches_ref(void) {
     return 0;
 }
 
+// Blocks that take the kernels' rarer paths: zero, constant and tiny
+// blocks, extremes that are +0 / −0 (their sign shows in the _1 types'
+// bytes), ties of largest magnitude, integer grids whose levels land on
+// rounding ties and repeat across scale candidates, single spikes.
+static void fill_edges(float *x, int64_t n, uint64_t seed) {
+    fill_gauss(x, n, seed);
+    for (int64_t b = 0; b < n / 32; b++) {
+        float *p = x + 32 * b;
+        switch (b % 12) {
+        case 0: for (int j = 0; j < 32; j++) p[j] = 0.0f; break;
+        case 1: for (int j = 0; j < 32; j++) p[j] = j % 3 == 0 ? 0.0f : j % 3 == 1 ? -0.0f : 0.01f * (float)j; break;
+        case 2: for (int j = 0; j < 32; j++) p[j] = j % 2 ? -0.0f : -0.02f * (float)j; break;
+        case 3: for (int j = 0; j < 32; j++) p[j] = 0.5f; break;
+        case 4: for (int j = 0; j < 32; j++) p[j] = j % 2 ? 1.0f : -1.0f; break;
+        case 5: for (int j = 0; j < 32; j++) p[j] = j == 7 ? 3.0f : 1e-4f * (float)(j - 16); break;
+        case 6: for (int j = 0; j < 32; j++) p[j] = (float)(j - 16); break;
+        case 7: for (int j = 0; j < 32; j++) p[j] = (float)(j % 4) * 0.25f; break;
+        case 8: for (int j = 0; j < 32; j++) p[j] = 1e-35f * (float)(j - 10); break;
+        case 9: for (int j = 0; j < 32; j++) p[j] = j < 16 ? 0.0f : p[j]; break;
+        default: break;
+        }
+    }
+}
+
+static int test_quantize_simd_matches_ref_edges(void) {
+    enum { N = 3072 };
+    float *x = malloc(sizeof(float) * N), *act = malloc(sizeof(float) * N), *im = malloc(sizeof(float) * N);
+    uint64_t seed = 5;
+    for (int j = 0; j < N; j++) im[j] = j % 7 == 0 ? 0.0f : (float)pow(10.0, 2.0 * rng_unit(&seed) - 1.0);
+    fill_edges(x, N, 9);
+    fill_edges(act, N, 10);
+    for (int lvl = INGOT_SIMD_SCALAR; lvl <= INGOT_SIMD_AVX512; lvl++) {
+        if ((int)ingot_simd_set((ingot_simd_level)lvl) != lvl) continue;
+        if (compare_level((ingot_simd_level)lvl, x, im, act, N)) return 1;
+    }
+    ingot_simd_set(ingot_simd_detect());
+    free(x);
+    free(act);
+    free(im);
+    return 0;
+}
+
+// f8_e4m3_r32 dot at every level over rows holding every E4M3 code (the
+// kernels decode them arithmetically, not by table) and every scale
+// exponent class; a NaN code (0x7f / 0xff) makes the dot NaN, as in _ref.
+static int test_quantize_f8_dot_all_codes(void) {
+    enum { NB = 16, N = NB * 32 };
+    ingot_block_f8_r32 x[NB];
+    float y[N];
+    uint64_t seed = 3;
+    for (int b = 0; b < NB; b++) {
+        x[b].e = (uint8_t)(b == 0 ? 0 : b == 1 ? 1 : 110 + b);
+        for (int j = 0; j < 32; j++) {
+            uint8_t c = (uint8_t)(32 * (b % 8) + j);
+            if ((c & 0x7f) == 0x7f) c ^= 1; // finite codes only here
+            x[b].qs[j] = c;
+        }
+    }
+    for (int j = 0; j < N; j++) y[j] = (float)(rng_unit(&seed) - 0.5);
+    for (int lvl = INGOT_SIMD_SCALAR; lvl <= INGOT_SIMD_AVX512; lvl++) {
+        if ((int)ingot_simd_set((ingot_simd_level)lvl) != lvl) continue;
+        const ingot_quant_traits *qt = ingot_quant_get(INGOT_DTYPE_F8_E4M3_R32);
+        for (int b0 = 2; b0 < NB; b0++) { // blocks b0.. only: scales 2^-127, 2^-126 underflow in float sums
+            const int64_t n = (int64_t)(NB - b0) * 32;
+            float s1, s2;
+            double mag = 0;
+            for (int64_t k = 0; k < n; k++)
+                mag += fabs((double)ingot_e4m3_to_f32(x[b0 + k / 32].qs[k % 32]) *
+                            ingot_e8m0_to_f32(x[b0 + k / 32].e) * y[32 * b0 + k]);
+            qt->vec_dot_ref(n, &s1, &x[b0], y + 32 * b0);
+            qt->vec_dot(n, &s2, &x[b0], y + 32 * b0);
+            CHECK_MSG(fabs((double)s1 - s2) <= 1e-5 * mag, "level %d from block %d: %.9g vs ref %.9g", lvl, b0, s2, s1);
+        }
+        float s1, s2;
+        qt->vec_dot_ref(N, &s1, x, y);
+        qt->vec_dot(N, &s2, x, y);
+        CHECK(isfinite(s2) == isfinite(s1));
+        ingot_block_f8_r32 z[NB];
+        memcpy(z, x, sizeof z);
+        z[5].qs[9] = 0xff;
+        qt->vec_dot_ref(N, &s1, z, y);
+        qt->vec_dot(N, &s2, z, y);
+        CHECK_MSG(isnan(s1) && isnan(s2), "level %d NaN code: %g vs ref %g", lvl, s2, s1);
+    }
+    ingot_simd_set(ingot_simd_detect());
+    return 0;
+}
+
 // ---- threads ----------------------------------------------------------------------------
 static int test_quantize_rows_thread_determinism(void) {
     enum { R = 70, C = 512 };
@@ -592,5 +680,6 @@ static int test_quantize_simd_set_clamps(void) {
 INGOT_TEST_MAIN(T(quantize_traits_table), T(quantize_ggml_layout), T(quantize_q8_0_closed_form),
                 T(quantize_budget_gaussian), T(quantize_budget_heavy_tailed), T(quantize_search_beats_rtn),
                 T(quantize_imatrix_lowers_weighted_error), T(quantize_fp8_fixture_decode), T(quantize_b128_ragged),
-                T(quantize_simd_matches_ref), T(quantize_rows_thread_determinism),
+                T(quantize_simd_matches_ref), T(quantize_simd_matches_ref_edges), T(quantize_f8_dot_all_codes),
+                T(quantize_rows_thread_determinism),
                 T(quantize_rows_rejects_bad_input), T(quantize_simd_set_clamps))
