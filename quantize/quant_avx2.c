@@ -457,6 +457,111 @@ AVX2 static void q5_0_quantize_row(const float *x, void *vy, int64_t n, const fl
     }
 }
 
+// ---- IQ4_NL quantize ------------------------------------------------------------------------
+// Nearest grid index of 8 values: the number of midpoints ≤ v, by a
+// branch-free binary search (mid[7]; mid[3] / mid[11]; mid[1, 5, 9, 13];
+// mid[0, 2, .., 14]). *hi8: lanes with index ≥ 8.
+typedef struct iq4nl_tabs {
+    __m256 mid3, mid7, mid11, mid_odd4, mid_even, grid_lo, grid_hi;
+} iq4nl_tabs;
+
+AVX2 static inline __m256i iq4nl_nearest8(__m256 v, const iq4nl_tabs *t, __m256 *hi8) {
+    const __m256 ge8 = _mm256_cmp_ps(v, t->mid7, _CMP_GE_OQ);
+    __m256i idx = _mm256_and_si256(_mm256_castps_si256(ge8), _mm256_set1_epi32(8));
+    const __m256 t4 = _mm256_blendv_ps(t->mid3, t->mid11, ge8);
+    idx = _mm256_add_epi32(idx, _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(v, t4, _CMP_GE_OQ)), _mm256_set1_epi32(4)));
+    const __m256 t2 = _mm256_permutevar8x32_ps(t->mid_odd4, _mm256_srli_epi32(idx, 2));
+    idx = _mm256_add_epi32(idx, _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(v, t2, _CMP_GE_OQ)), _mm256_set1_epi32(2)));
+    const __m256 t1 = _mm256_permutevar8x32_ps(t->mid_even, _mm256_srli_epi32(idx, 1));
+    idx = _mm256_sub_epi32(idx, _mm256_castps_si256(_mm256_cmp_ps(v, t1, _CMP_GE_OQ)));
+    *hi8 = ge8;
+    return idx;
+}
+
+// ingot_iq4_nl_quantize_row_ref's block quantizer on 8-lane vectors; the
+// candidates' sums reduced eight at a time in ingot_sum32 order.
+AVX2 static void iq4_nl_quantize_row(const float *x, void *vy, int64_t n, const float *imatrix) {
+    ingot_block_iq4_nl *y = vy;
+    iq4nl_tabs t;
+    const float *mid = ingot_iq4nl_mid;
+    t.mid3 = _mm256_set1_ps(mid[3]);
+    t.mid7 = _mm256_set1_ps(mid[7]);
+    t.mid11 = _mm256_set1_ps(mid[11]);
+    t.mid_odd4 = _mm256_setr_ps(mid[1], mid[5], mid[9], mid[13], 0, 0, 0, 0);
+    t.mid_even = _mm256_setr_ps(mid[0], mid[2], mid[4], mid[6], mid[8], mid[10], mid[12], mid[14]);
+    const __m128i g8 = _mm_loadu_si128((const __m128i *)ingot_iq4nl_values);
+    t.grid_lo = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(g8));
+    t.grid_hi = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(g8, 8)));
+    for (int64_t i = 0; i < n / INGOT_QK; i++, x += INGOT_QK) {
+        const float *im = imatrix ? imatrix + i * INGOT_QK : NULL;
+        __m256 v[4];
+        load32(x, v);
+        __m256 m = _mm256_setzero_ps();
+        for (int k = 0; k < 4; k++) m = _mm256_max_ps(m, abs_ps(v[k]));
+        const float amax = hmax_ps(m);
+        float max = 0.0f;
+        if (amax > 0.0f) { // the first value of largest magnitude, as the scalar scan picks
+            const __m256 va = _mm256_set1_ps(amax);
+            uint32_t bits = 0;
+            for (int k = 0; k < 4; k++)
+                bits |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(abs_ps(v[k]), va, _CMP_EQ_OQ)) << (8 * k);
+            max = x[__builtin_ctz(bits)];
+        }
+        if (fabsf(max) < 1e-30f) {
+            y[i].d = 0;
+            memset(y[i].qs, 0x88, 16);
+            continue;
+        }
+        __m256 sq[4], w[4], wx[4];
+        for (int k = 0; k < 4; k++) sq[k] = _mm256_mul_ps(v[k], v[k]);
+        const float s2 = sum32(sq[0], sq[1], sq[2], sq[3]) / INGOT_QK;
+        const __m256 vs2 = _mm256_set1_ps(s2), vs = _mm256_set1_ps(sqrtf(s2));
+        for (int k = 0; k < 4; k++) {
+            w[k] = im ? _mm256_mul_ps(_mm256_loadu_ps(im + 8 * k), _mm256_sqrt_ps(_mm256_add_ps(vs2, sq[k])))
+                      : _mm256_add_ps(vs, abs_ps(v[k]));
+            wx[k] = _mm256_mul_ps(w[k], v[k]);
+        }
+        float rx[16], r2[16];
+        for (int c0 = 0; c0 < 15; c0 += 8) {
+            __m256 cx[8], c2[8];
+            for (int u = 0; u < 8; u++) {
+                const int itry = c0 + u < 15 ? c0 + u - 7 : 7;
+                const __m256 vid = _mm256_set1_ps((-127.0f + (float)itry) / max);
+                __m256 px[4], p2[4];
+                for (int k = 0; k < 4; k++) {
+                    __m256 hi8;
+                    const __m256i idx = iq4nl_nearest8(_mm256_mul_ps(v[k], vid), &t, &hi8);
+                    const __m256 g = _mm256_blendv_ps(_mm256_permutevar8x32_ps(t.grid_lo, idx),
+                                                      _mm256_permutevar8x32_ps(t.grid_hi, idx), hi8);
+                    px[k] = _mm256_mul_ps(wx[k], g);
+                    p2[k] = _mm256_mul_ps(_mm256_mul_ps(w[k], g), g);
+                }
+                cx[u] = _mm256_add_ps(_mm256_add_ps(px[0], px[2]), _mm256_add_ps(px[1], px[3]));
+                c2[u] = _mm256_add_ps(_mm256_add_ps(p2[0], p2[2]), _mm256_add_ps(p2[1], p2[3]));
+            }
+            _mm256_storeu_ps(rx + c0, hsum8x8(cx));
+            _mm256_storeu_ps(r2 + c0, hsum8x8(c2));
+        }
+        float d = max / -127.0f, best = -1.0f;
+        for (int c = 0; c < 15; c++) {
+            const float sqx = rx[c], sq2 = r2[c];
+            if (sq2 > 0 && sqx * sqx > best * sq2) {
+                best = sqx * sqx / sq2;
+                d = sqx / sq2;
+            }
+        }
+        y[i].d = ingot_f2h(d);
+        const float dr = ingot_h2f(y[i].d);
+        const __m256 vid = _mm256_set1_ps(dr != 0.0f ? 1.0f / dr : 0.0f);
+        __m256i q[4];
+        for (int k = 0; k < 4; k++) {
+            __m256 hi8;
+            q[k] = iq4nl_nearest8(_mm256_mul_ps(v[k], vid), &t, &hi8);
+        }
+        store_nibbles(pack32_i8(q[0], q[1], q[2], q[3]), y[i].qs, NULL);
+    }
+}
+
 // ---- Q8_K (activations) --------------------------------------------------------------
 AVX2 static void q8_k_quantize_row(const float *x, void *vy, int64_t n, const float *imatrix) {
     (void)imatrix;
@@ -1319,6 +1424,7 @@ void ingot_quant_install_avx2(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_IQ4_NL].vec_dot = iq4_nl_vec_dot;
     tab[INGOT_DTYPE_Q8_K].quantize_row = q8_k_quantize_row;
     tab[INGOT_DTYPE_Q4_1].quantize_row = q4_1_quantize_row;
+    tab[INGOT_DTYPE_IQ4_NL].quantize_row = iq4_nl_quantize_row;
     tab[INGOT_DTYPE_Q5_0].quantize_row = q5_0_quantize_row;
     tab[INGOT_DTYPE_Q5_1].quantize_row = q5_1_quantize_row;
     tab[INGOT_DTYPE_Q8_K].vec_dot = q8_k_vec_dot;
