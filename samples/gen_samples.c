@@ -38,6 +38,7 @@ typedef struct model_spec {
     bool tie, fp8;
     ingot_dtype dtype;                     // BF16 or F32 for non-FP8 tensors
     bool engram;
+    bool engram_v41;                       // DeepSeek-V4.1 Engram tensors (FP8 + E8M0) instead of the demo's
     int bpe_merges;                        // tokenizer merges to learn
     bool peaked;                           // head predicts each token's corpus successor (see below)
 } model_spec;
@@ -55,6 +56,9 @@ static const model_spec k_presets[] = {
     {.preset = "moe-engram", .arch = ARCH_QWEN3_MOE, .n_embd = 256, .n_layer = 4, .n_head = 8, .n_head_kv = 4,
      .head_dim = 32, .n_ff = 768, .n_vocab = 1024, .n_expert = 8, .n_expert_used = 2, .n_ff_exp = 256,
      .dtype = INGOT_DTYPE_BF16, .bpe_merges = 700, .peaked = true, .engram = true},
+    {.preset = "moe-engram-v41", .arch = ARCH_QWEN3_MOE, .n_embd = 256, .n_layer = 4, .n_head = 8, .n_head_kv = 4,
+     .head_dim = 32, .n_ff = 768, .n_vocab = 1024, .n_expert = 8, .n_expert_used = 2, .n_ff_exp = 256,
+     .dtype = INGOT_DTYPE_BF16, .bpe_merges = 700, .peaked = true, .engram = true, .engram_v41 = true},
     {.preset = "qwen3moe-200m", .arch = ARCH_QWEN3_MOE, .n_embd = 768, .n_layer = 8, .n_head = 12,
      .n_head_kv = 4, .head_dim = 64, .n_ff = 2048, .n_vocab = 32000, .n_expert = 16, .n_expert_used = 2,
      .n_ff_exp = 512, .dtype = INGOT_DTYPE_BF16, .bpe_merges = 700},
@@ -90,6 +94,8 @@ typedef struct gen_tensor {
     float std;
     bool fp8;          // F8_E4M3 data; its scale tensor follows
     bool fp8_scale;    // F32 weight_scale_inv [ceil(r/128), ceil(c/128)] of the previous tensor
+                       // (E8M0 [ceil(r/br), ceil(c/bc)] when the FP8 tensor set fp8_br)
+    uint32_t fp8_br, fp8_bc; // FP8 with E8M0 scales per br×bc tile (V4.1: 1×32 rows, 32×32); 0: 128×128 f32
     const int64_t *i64; // I64 payload written as is (Engram offsets buffer)
     uint64_t size;
     uint64_t off;      // within its shard's data area
@@ -233,35 +239,46 @@ static float draw(const gen_tensor *t, uint64_t *s) {
     }
 }
 
-// Scales of the most recent FP8 tensor, consumed by its _scale_inv tensor.
+// Scales of the most recent FP8 tensor, consumed by its scale tensor: f32
+// scale_inv (amax / 448) per 128×128 tile, or E8M0 bytes (the power of two
+// at or above amax / 448) per fp8_br × fp8_bc tile.
 static float *g_scales;
+static uint8_t *g_scale_bytes;
 static size_t g_n_scales;
 
 static void write_fp8(FILE *f, const gen_tensor *t, uint64_t seed) {
     uint64_t s = name_seed(t->name, seed);
     uint64_t rows = t->dims[0], cols = t->dims[1];
-    uint64_t tr = (rows + 127) / 128, tc = (cols + 127) / 128;
+    const bool e8m0 = t->fp8_br > 0;
+    const uint64_t br = e8m0 ? t->fp8_br : 128, bc = e8m0 ? t->fp8_bc : 128;
+    uint64_t tr = (rows + br - 1) / br, tc = (cols + bc - 1) / bc;
     free(g_scales);
+    free(g_scale_bytes);
     g_n_scales = tr * tc;
     g_scales = calloc(g_n_scales, sizeof(float));
-    float *band = malloc(128 * cols * sizeof(float));
-    uint8_t *out = malloc(128 * cols);
-    if (!g_scales || !band || !out) {
+    g_scale_bytes = calloc(g_n_scales, 1);
+    float *band = malloc(br * cols * sizeof(float));
+    uint8_t *out = malloc(br * cols);
+    if (!g_scales || !g_scale_bytes || !band || !out) {
         fprintf(stderr, "ingot-samples: out of memory\n");
         exit(1);
     }
     for (uint64_t b = 0; b < tr; b++) {
-        uint64_t r0 = b * 128, nr = rows - r0 < 128 ? rows - r0 : 128;
+        uint64_t r0 = b * br, nr = rows - r0 < br ? rows - r0 : br;
         for (uint64_t i = 0; i < nr * cols; i++) band[i] = draw(t, &s);
         for (uint64_t c = 0; c < tc; c++) {
             float amax = 0;
             for (uint64_t r = 0; r < nr; r++)
-                for (uint64_t k = c * 128; k < cols && k < c * 128 + 128; k++)
+                for (uint64_t k = c * bc; k < cols && k < c * bc + bc; k++)
                     amax = fmaxf(amax, fabsf(band[r * cols + k]));
             float scale = amax > 0 ? amax / 448.0f : 1.0f;
+            if (e8m0) {
+                g_scale_bytes[b * tc + c] = amax > 0 ? ingot_f32_to_e8m0_ceil(scale) : 127;
+                scale = ingot_e8m0_to_f32(g_scale_bytes[b * tc + c]);
+            }
             g_scales[b * tc + c] = scale;
             for (uint64_t r = 0; r < nr; r++)
-                for (uint64_t k = c * 128; k < cols && k < c * 128 + 128; k++)
+                for (uint64_t k = c * bc; k < cols && k < c * bc + bc; k++)
                     out[r * cols + k] = ingot_f32_to_e4m3(band[r * cols + k] / scale);
         }
         fwrite(out, 1, nr * cols, f);
@@ -319,7 +336,8 @@ static void write_tensor(FILE *f, const gen_tensor *t, uint64_t seed) {
         return;
     }
     if (t->fp8_scale) {
-        fwrite(g_scales, sizeof(float), g_n_scales, f);
+        if (t->dtype == INGOT_DTYPE_E8M0) fwrite(g_scale_bytes, 1, g_n_scales, f);
+        else fwrite(g_scales, sizeof(float), g_n_scales, f);
         return;
     }
     if (t->i64) {
@@ -729,6 +747,42 @@ enum { EG_LAYER = 1, EG_N = 3, EG_H = 4, EG_DH = 256, EG_K = 4, EG_PAD = 2 };
 static const uint64_t k_eg_base[EG_N - 1] = {3000, 4000};
 static int64_t g_eg_offsets[(EG_N - 1) * EG_H];
 
+// DeepSeek-V4.1 spelling: heads and row width directly, one base size for
+// every order, no conv, no seed key.
+static void add_engram_v41_config(cJSON *c) {
+    cJSON *ids = cJSON_AddArrayToObject(c, "engram_layer_ids");
+    cJSON_AddItemToArray(ids, cJSON_CreateNumber(EG_LAYER));
+    cJSON_AddNumberToObject(c, "engram_max_ngram_size", EG_N);
+    cJSON_AddNumberToObject(c, "engram_n_heads", EG_H);
+    cJSON_AddNumberToObject(c, "engram_head_dim", EG_DH);
+    cJSON_AddNumberToObject(c, "engram_vocab_size", (double)k_eg_base[0]);
+    cJSON_AddNumberToObject(c, "engram_pad_token_id", EG_PAD);
+    cJSON_AddNumberToObject(c, "hc_mult", 1);
+    cJSON_AddStringToObject(c, "engram_variant", "v4.1");
+}
+
+// V4.1 tensors (layers.L.engram.*, as V4.1 checkpoints spell them): the FP8
+// table with one E8M0 scale per 32 values of a row, the fused FP8 wkv
+// ([key; value] rows) with E8M0 scales per 32×32 tile, bf16 q/k norm weights.
+static void add_engram_v41_tensors(tensor_list *l, uint64_t n_rows, uint64_t D) {
+    const uint64_t dmem = (uint64_t)(EG_N - 1) * EG_H * EG_DH;
+    char nm[200];
+#define N(x) (snprintf(nm, sizeof nm, "layers.%d.engram.%s", EG_LAYER, x), nm)
+    gen_tensor *t = add(l, N("embed.weight"), INGOT_DTYPE_F8_E4M3, 2, n_rows, EG_DH, 0, INIT_NORMAL, 0.5f);
+    t->fp8 = true;
+    t->fp8_br = 1;
+    t->fp8_bc = 32;
+    add(l, N("embed.scale"), INGOT_DTYPE_E8M0, 2, n_rows, EG_DH / 32, 0, INIT_NORMAL, 0)->fp8_scale = true;
+    t = add(l, N("wkv.weight"), INGOT_DTYPE_F8_E4M3, 2, 2 * D, dmem, 0, INIT_NORMAL, 1.0f / sqrtf((float)dmem));
+    t->fp8 = true;
+    t->fp8_br = 32;
+    t->fp8_bc = 32;
+    add(l, N("wkv.scale"), INGOT_DTYPE_E8M0, 2, (2 * D + 31) / 32, (dmem + 31) / 32, 0, INIT_NORMAL, 0)->fp8_scale = true;
+    add(l, N("q_weight"), INGOT_DTYPE_BF16, 2, 1, D, 0, INIT_NORM, 0.05f);
+    add(l, N("k_weight"), INGOT_DTYPE_BF16, 2, 1, D, 0, INIT_NORM, 0.05f);
+#undef N
+}
+
 static void add_engram_config(cJSON *c, uint64_t compressed_vocab, uint64_t n_rows) {
     cJSON *ids = cJSON_AddArrayToObject(c, "engram_layer_ids");
     cJSON_AddItemToArray(ids, cJSON_CreateNumber(EG_LAYER));
@@ -761,7 +815,8 @@ static int add_engram(const model_spec *m, cJSON *cfg, const char *tokenizer_jso
         fprintf(stderr, "ingot-samples: engram compression map: %s\n", err.msg);
         return 1;
     }
-    add_engram_config(cfg, 0, 0);
+    if (m->engram_v41) add_engram_v41_config(cfg);
+    else add_engram_config(cfg, 0, 0);
     char *text = cJSON_PrintUnformatted(cfg);
     ingot_engram_config ec;
     bool present = false;
@@ -778,6 +833,10 @@ static int add_engram(const model_spec *m, cJSON *cfg, const char *tokenizer_jso
     cJSON_AddNumberToObject(cfg, "engram_compressed_vocab_size", (double)Vc);
     cJSON_AddItemToArray(cJSON_AddArrayToObject(cfg, "engram_num_embeddings"), cJSON_CreateNumber((double)p.layers[0].n_rows));
     for (int j = 0; j < (EG_N - 1) * EG_H; j++) g_eg_offsets[j] = (int64_t)p.layers[0].offset[j];
+    if (m->engram_v41) {
+        add_engram_v41_tensors(l, p.layers[0].n_rows, (uint64_t)m->n_embd);
+        return 0;
+    }
     char nm[200];
     uint64_t D = (uint64_t)m->n_embd, dmem = (uint64_t)(EG_N - 1) * EG_H * EG_DH;
     ingot_dtype dt = m->dtype;
@@ -898,6 +957,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < l.n; i++) total += l.v[i].size;
     free(l.v);
     free(g_scales);
+    free(g_scale_bytes);
     free(g_succ);
     if (rc) return 1;
     printf("%s: %s, %zu tensors, %.1f MB of weights\n", out, preset, l.n, total / 1e6);
