@@ -1201,6 +1201,44 @@ AVX2 static void f8_r32_vec_dot(int64_t n, float *s, const void *vx, const void 
     *s = hsum_ps(acc);
 }
 
+// ingot_f32_to_e4m3 on 8 lanes (int32 results 0..255): saturation at 464,
+// the 2^-9 grid below 2^-6 (nearest even), mantissa rounded to 3 bits to
+// nearest even above it, NaN to 0x7f, sign on top.
+AVX2 static inline __m256i e4m3_encode8(__m256 f) {
+    const __m256i bits = _mm256_castps_si256(f);
+    const __m256i sign = _mm256_and_si256(_mm256_srli_epi32(bits, 24), _mm256_set1_epi32(0x80));
+    const __m256 a = abs_ps(f);
+    const __m256i ax = _mm256_castps_si256(a);
+    const __m256i sub = _mm256_cvtps_epi32(round_even(_mm256_mul_ps(a, _mm256_set1_ps(0x1p9f))));
+    const __m256i t = _mm256_add_epi32(_mm256_add_epi32(ax, _mm256_set1_epi32(0x7ffff)),
+                                       _mm256_and_si256(_mm256_srli_epi32(ax, 20), _mm256_set1_epi32(1)));
+    const __m256i nrm = _mm256_min_epi32(_mm256_sub_epi32(_mm256_srli_epi32(t, 20), _mm256_set1_epi32(120 << 3)),
+                                         _mm256_set1_epi32(0x7e));
+    __m256i r = _mm256_blendv_epi8(nrm, sub, _mm256_castps_si256(_mm256_cmp_ps(a, _mm256_set1_ps(0x1p-6f), _CMP_LT_OQ)));
+    r = _mm256_blendv_epi8(r, _mm256_set1_epi32(0x7e), _mm256_castps_si256(_mm256_cmp_ps(a, _mm256_set1_ps(464.0f), _CMP_GE_OQ)));
+    r = _mm256_blendv_epi8(r, _mm256_set1_epi32(0x7f), _mm256_castps_si256(_mm256_cmp_ps(f, f, _CMP_UNORD_Q)));
+    return _mm256_or_si256(r, sign);
+}
+
+AVX2 static void f8_r32_quantize_row(const float *x, void *vy, int64_t n, const float *imatrix) {
+    (void)imatrix;
+    ingot_block_f8_r32 *y = vy;
+    for (int64_t i = 0; i < n / INGOT_QK; i++, x += INGOT_QK) {
+        __m256 v[4];
+        load32(x, v);
+        __m256 m = _mm256_setzero_ps();
+        for (int k = 0; k < 4; k++) m = _mm256_max_ps(m, abs_ps(v[k]));
+        const float amax = hmax_ps(m);
+        y[i].e = amax > 0.0f ? ingot_f32_to_e8m0_ceil(amax / 448.0f) : 127;
+        const __m256 inv = _mm256_set1_ps(1.0f / e8m0(y[i].e));
+        __m256i q[4];
+        for (int k = 0; k < 4; k++) q[k] = e4m3_encode8(_mm256_mul_ps(v[k], inv));
+        const __m256i w16 = _mm256_packs_epi32(q[0], q[1]), w16b = _mm256_packs_epi32(q[2], q[3]);
+        const __m256i b = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(w16, w16b), _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)y[i].qs, b);
+    }
+}
+
 // ---- F16 / BF16 encode -------------------------------------------------------------------
 // vcvtps2ph with round-to-nearest-even matches ingot_f32_to_f16 for every
 // input, subnormals and overflow to inf included.
@@ -1424,6 +1462,7 @@ void ingot_quant_install_avx2(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_IQ4_NL].vec_dot = iq4_nl_vec_dot;
     tab[INGOT_DTYPE_Q8_K].quantize_row = q8_k_quantize_row;
     tab[INGOT_DTYPE_Q4_1].quantize_row = q4_1_quantize_row;
+    tab[INGOT_DTYPE_F8_E4M3_R32].quantize_row = f8_r32_quantize_row;
     tab[INGOT_DTYPE_IQ4_NL].quantize_row = iq4_nl_quantize_row;
     tab[INGOT_DTYPE_Q5_0].quantize_row = q5_0_quantize_row;
     tab[INGOT_DTYPE_Q5_1].quantize_row = q5_1_quantize_row;

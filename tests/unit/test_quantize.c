@@ -558,9 +558,10 @@ static int test_quantize_simd_matches_ref_edges(void) {
     return 0;
 }
 
-// f8_e4m3_r32 dot at every level over rows holding every E4M3 code (the
-// kernels decode them arithmetically, not by table) and every scale
-// exponent class; a NaN code (0x7f / 0xff) makes the dot NaN, as in _ref.
+// f8_e4m3_r32 at every level: the encoder on every E4M3 value and rounding
+// tie; the dot over rows holding every E4M3 code (the kernels decode them
+// arithmetically, not by table) and several scale exponents; a NaN code
+// (0x7f / 0xff) makes the dot NaN, as in _ref.
 static int test_quantize_f8_dot_all_codes(void) {
     enum { NB = 16, N = NB * 32 };
     ingot_block_f8_r32 x[NB];
@@ -575,9 +576,23 @@ static int test_quantize_f8_dot_all_codes(void) {
         }
     }
     for (int j = 0; j < N; j++) y[j] = (float)(rng_unit(&seed) - 0.5);
+    // Encoder input: per block 448 (scale 2^0), then every E4M3 value, the
+    // midpoints between neighbours (ties to even) and points just off them.
+    float xe[N];
+    for (int j = 0; j < N; j++) {
+        const int code = (j / 4) % 0x7e, sgn = (j / 4) & 64 ? -1 : 1;
+        const float v0 = ingot_e4m3_to_f32((uint8_t)code), v1 = ingot_e4m3_to_f32((uint8_t)(code + 1));
+        const float mid = 0.5f * (v0 + v1);
+        const float pick[4] = {v0, mid, nextafterf(mid, 0.0f), nextafterf(mid, 1e9f)};
+        xe[j] = j % 32 == 0 ? 448.0f : (float)sgn * pick[j % 4];
+    }
     for (int lvl = INGOT_SIMD_SCALAR; lvl <= INGOT_SIMD_AVX512; lvl++) {
         if ((int)ingot_simd_set((ingot_simd_level)lvl) != lvl) continue;
         const ingot_quant_traits *qt = ingot_quant_get(INGOT_DTYPE_F8_E4M3_R32);
+        ingot_block_f8_r32 q1[NB], q2[NB];
+        qt->quantize_row_ref(xe, q1, N, NULL);
+        qt->quantize_row(xe, q2, N, NULL);
+        CHECK_MSG(memcmp(q1, q2, sizeof q1) == 0, "level %d f8_e4m3_r32 encoder differs from _ref on ties", lvl);
         for (int b0 = 2; b0 < NB; b0++) { // blocks b0.. only: scales 2^-127, 2^-126 underflow in float sums
             const int64_t n = (int64_t)(NB - b0) * 32;
             float s1, s2;
