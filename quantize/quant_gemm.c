@@ -166,8 +166,10 @@ static void q6_k_gemm_ref(int64_t n, float *s, size_t lds, const void *vx, const
 // ---- dispatch tables -------------------------------------------------------------------
 static ingot_gemm_fn g_gemm[3][INGOT_DTYPE_COUNT];
 static pthread_once_t g_gemm_once = PTHREAD_ONCE_INIT;
+static ingot_simd_level g_gemm_max; // what the CPU supports (cpuid is slow under a hypervisor: asked once)
 
 static void gemm_tables_init(void) {
+    g_gemm_max = ingot_simd_detect();
     ingot_gemm_fn *ref = g_gemm[INGOT_SIMD_SCALAR];
     ref[INGOT_DTYPE_F32] = f32_gemm_ref;
     ref[INGOT_DTYPE_F16] = f16_gemm_ref;
@@ -184,9 +186,9 @@ static void gemm_tables_init(void) {
 }
 
 ingot_gemm_fn ingot_quant_gemm_get_level(ingot_dtype t, ingot_simd_level level) {
-    if (!ingot_dtype_valid((int)t) || (int)level < 0 || level > ingot_simd_detect()) return NULL;
     ingot_quant_init(); // the kernels read lookup tables set up there
     pthread_once(&g_gemm_once, gemm_tables_init);
+    if (!ingot_dtype_valid((int)t) || (int)level < 0 || level > g_gemm_max) return NULL;
     return g_gemm[level][t];
 }
 

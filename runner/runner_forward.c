@@ -44,7 +44,27 @@ typedef struct attn_job {
     const ingot_model *m;
     ingot_state *s;
     int layer, n, pos;
+    ingot_gemm_fn dot_keys; // f32 multi-row dot: one query against several keys per call (NULL: none)
 } attn_job;
+
+// ingot_attend_head with the scores taken INGOT_GEMM_MAX_ROWS keys at a
+// time through quantize/'s dispatched f32 multi-row kernel.
+static void attend_head_keys(ingot_gemm_fn dot_keys, const float *q, const float *keys, size_t k_stride,
+                             const float *vals, size_t v_stride, int first, int n_keys, int dim, float scale,
+                             float *scores, float *out) {
+    if (!dot_keys) {
+        ingot_attend_head(q, keys, k_stride, vals, v_stride, first, n_keys, dim, dim, scale, scores, out);
+        return;
+    }
+    const int n = n_keys - first;
+    for (int j = 0; j < n; j += INGOT_GEMM_MAX_ROWS)
+        dot_keys(dim, scores + j, 1, q, keys + (size_t)(first + j) * k_stride, k_stride * sizeof(float),
+                 n - j < INGOT_GEMM_MAX_ROWS ? n - j : INGOT_GEMM_MAX_ROWS);
+    for (int j = 0; j < n; j++) scores[j] *= scale;
+    ingot_softmax(scores, n);
+    memset(out, 0, (size_t)dim * sizeof *out);
+    for (int j = 0; j < n; j++) ingot_axpy_f32(out, scores[j], vals + (size_t)(first + j) * v_stride, dim);
+}
 
 static void attn_item(void *ctx, size_t i, int worker) {
     const attn_job *j = ctx;
@@ -53,10 +73,10 @@ static void attn_item(void *ctx, size_t i, int worker) {
     const int t = (int)(i / (size_t)c->n_head), h = (int)(i % (size_t)c->n_head);
     const int hd = c->head_dim, kvh = h / (c->n_head / c->n_head_kv), p = j->pos + t;
     const size_t layer_off = (size_t)j->layer * (size_t)s->n_ctx * (size_t)s->kv_row;
-    ingot_attend_head(s->q + ((size_t)t * c->n_head + h) * hd, s->kcache + layer_off + (size_t)kvh * hd,
-                      (size_t)s->kv_row, s->vcache + layer_off + (size_t)kvh * hd, (size_t)s->kv_row,
-                      first_key(p, j->m->layers[j->layer].sliding_window), p + 1, hd, hd, j->m->attn_scale,
-                      worker_scratch(s, worker), s->att_out + ((size_t)t * c->n_head + h) * hd);
+    attend_head_keys(j->dot_keys, s->q + ((size_t)t * c->n_head + h) * hd, s->kcache + layer_off + (size_t)kvh * hd,
+                     (size_t)s->kv_row, s->vcache + layer_off + (size_t)kvh * hd, (size_t)s->kv_row,
+                     first_key(p, j->m->layers[j->layer].sliding_window), p + 1, hd, j->m->attn_scale,
+                     worker_scratch(s, worker), s->att_out + ((size_t)t * c->n_head + h) * hd);
 }
 
 static void qk_norm(const ingot_model *m, float *x, int n, int n_heads, const float *w) {
@@ -94,7 +114,7 @@ static void attention_gqa(const ingot_model *m, ingot_state *s, int l, int n, in
         memcpy(s->kcache + layer_off + (size_t)(pos + t) * kd, s->k + (size_t)t * kd, (size_t)kd * sizeof(float));
         memcpy(s->vcache + layer_off + (size_t)(pos + t) * kd, s->v + (size_t)t * kd, (size_t)kd * sizeof(float));
     }
-    attn_job j = {m, s, l, n, pos};
+    attn_job j = {m, s, l, n, pos, ingot_quant_gemm_get(INGOT_DTYPE_F32)};
     ingot_pool_run(attn_pool(s, n, pos, c->n_head, hd), (size_t)n * (size_t)c->n_head, attn_item, &j);
     ingot_matmul(s, &L->wo, s->att_out, (size_t)qd, n, s->xb2, (size_t)E);
     add_bias(s->xb2, L->bo, n, E);
@@ -192,7 +212,7 @@ static void attention_mla(const ingot_model *m, ingot_state *s, int l, int n, in
         for (int h = 0; h < c->n_head; h++) ingot_rope_apply(&m->rope, q_pe + h * (nope + rope), cs);
     }
     const bool absorbed = s->mla_mode == INGOT_MLA_ABSORBED || (s->mla_mode == INGOT_MLA_AUTO && n == 1);
-    attn_job j = {m, s, l, n, pos};
+    attn_job j = {m, s, l, n, pos, NULL};
     if (!absorbed) {
         const int kvw = c->n_head * (nope + c->v_head_dim);
         ingot_matmul(s, &L->wkv_b, cache, (size_t)s->kv_row, pos + n, s->kv_full, (size_t)kvw);
@@ -286,14 +306,32 @@ static void moe(const ingot_model *m, ingot_state *s, int l, int n) {
         return;
     }
     memset(s->xb2, 0, (size_t)n * E * sizeof(float));
-    for (int e = 0; e < c->n_expert; e++) { // only the selected experts run
-        const int a = s->exp_count[e], cnt = s->exp_count[e + 1] - a;
-        if (cnt == 0) continue;
-        for (int i = 0; i < cnt; i++) memcpy(s->xe + i * E, s->xb + (size_t)s->exp_tok[a + i] * E, E * sizeof(float));
-        ffn_swiglu(s, &L->exp.gate[e], &L->exp.up[e], &L->exp.down[e], s->xe, cnt, s->ye);
-        for (int i = 0; i < cnt; i++) {
-            float *dst = s->xb2 + (size_t)s->exp_tok[a + i] * E;
-            const float w = s->exp_w[a + i], *src = s->ye + i * E;
+    // Only the selected experts run, each on the tokens routed to it. As
+    // many experts as the buffers hold (n_batch gathered rows) go to the
+    // pool together: one job for their gate/up products, one for down.
+    const int F = c->n_ff_exp;
+    int e = 0;
+    while (e < c->n_expert) {
+        ingot_mm_op up[2 * INGOT_RUNNER_MAX_EXPERT_USED], down[INGOT_RUNNER_MAX_EXPERT_USED];
+        int n_down = 0, rows = 0;
+        const int g0 = s->exp_count[e];
+        for (; e < c->n_expert && n_down < INGOT_RUNNER_MAX_EXPERT_USED; e++) {
+            const int a = s->exp_count[e], cnt = s->exp_count[e + 1] - a;
+            if (cnt == 0) continue;
+            if (rows + cnt > s->n_batch) break; // cnt ≤ n ≤ n_batch: a group always takes one expert
+            float *xe = s->xe + (size_t)rows * E, *h = s->hb + (size_t)rows * F, *h2 = s->hb2 + (size_t)rows * F;
+            for (int i = 0; i < cnt; i++) memcpy(xe + i * E, s->xb + (size_t)s->exp_tok[a + i] * E, E * sizeof(float));
+            up[2 * n_down] = (ingot_mm_op){&L->exp.gate[e], xe, E, cnt, h, (size_t)F};
+            up[2 * n_down + 1] = (ingot_mm_op){&L->exp.up[e], xe, E, cnt, h2, (size_t)F};
+            down[n_down++] = (ingot_mm_op){&L->exp.down[e], h, (size_t)F, cnt, s->ye + (size_t)rows * E, E};
+            rows += cnt;
+        }
+        ingot_matmul_ops(s, up, 2 * n_down);
+        swiglu(s->hb, s->hb2, (size_t)rows * (size_t)F);
+        ingot_matmul_ops(s, down, n_down);
+        for (int i = 0; i < rows; i++) { // the group's (token, weight) pairs are contiguous from g0
+            float *dst = s->xb2 + (size_t)s->exp_tok[g0 + i] * E;
+            const float w = s->exp_w[g0 + i], *src = s->ye + i * E;
             for (size_t d = 0; d < E; d++) dst[d] += w * src[d];
         }
     }

@@ -32,6 +32,7 @@ typedef struct mm_plan {
     const ingot_mm_op *op;
     const uint8_t *act;   // [n, act_stride] activations in vec_dot_type
     size_t act_stride;    // bytes between token rows
+    ingot_gemm_fn gemm;   // multi-row kernel of the weight type, or NULL
     int64_t row_chunk, n_row_items;
     size_t first_item;    // index of this product's first work item
 } mm_plan;
@@ -56,6 +57,17 @@ static void mm_run(const ingot_state *s, const mm_plan *p, size_t item, int work
             for (int t = t0; t < t1; t++)
                 op->y[(size_t)t * op->ldy + (size_t)r] =
                     ingot_dot_f32(row, (const float *)(p->act + (size_t)t * p->act_stride), (int)w->cols);
+        }
+        return;
+    }
+    if (p->gemm && t1 - t0 > 1) { // each weight block decoded once per group of tokens
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t *wr = (const uint8_t *)w->data + (size_t)r * w->row_bytes;
+            for (int t = t0; t < t1; t += INGOT_GEMM_MAX_ROWS) {
+                const int nr = t1 - t < INGOT_GEMM_MAX_ROWS ? t1 - t : INGOT_GEMM_MAX_ROWS;
+                p->gemm(w->cols, &op->y[(size_t)t * op->ldy + (size_t)r], op->ldy, wr,
+                        p->act + (size_t)t * p->act_stride, p->act_stride, nr);
+            }
         }
         return;
     }
@@ -145,6 +157,7 @@ void ingot_matmul_ops(ingot_state *s, const ingot_mm_op *ops, int n_ops) {
         }
         mm_plan *p = &j.plan[j.n_plan++];
         const ingot_mat *w = ops[k].w;
+        p->gemm = w->qt && ops[k].n > 1 ? ingot_quant_gemm_get(w->dtype) : NULL;
         // Enough row chunks to balance the threads, each at least 16 rows.
         const int64_t want = (int64_t)s->n_threads * (ops[k].n > 1 ? 4 : 8);
         const int64_t chunk = (w->rows + want - 1) / want;
