@@ -1159,13 +1159,14 @@ AVX2 static void f8_r32_dequantize_row(const void *vx, float *y, int64_t n) {
     }
 }
 
-// E4M3 bytes (zero-extended to 16 bits) to f16 bit patterns of value / 256:
-// sign to bit 15, exponent and mantissa 7 bits up. Exact for every finite
-// E4M3 value (subnormals included: both formats' subnormal steps differ by
-// the same 2^8); 0x7f / 0xff (NaN) are caught by the caller.
-AVX2 static inline __m256i e4m3_to_f16_div256(__m256i v) {
-    return _mm256_or_si256(_mm256_and_si256(_mm256_slli_epi16(v, 8), _mm256_set1_epi16((short)0x8000)),
-                           _mm256_and_si256(_mm256_slli_epi16(v, 7), _mm256_set1_epi16(0x3f80)));
+// E4M3 bytes placed in the high byte of 16-bit lanes (v << 8) to f16 bit
+// patterns of value / 256: an arithmetic shift by one puts exponent and
+// mantissa 7 bits above their E4M3 places and keeps the sign in bit 15;
+// bit 14 (a copy of the sign) is cleared. Exact for every finite E4M3
+// value (subnormals included: both formats' subnormal steps differ by the
+// same 2^8); 0x7f / 0xff (NaN) are caught by the caller.
+AVX2 static inline __m256i e4m3_hi_to_f16_div256(__m256i w) {
+    return _mm256_and_si256(_mm256_srai_epi16(w, 1), _mm256_set1_epi16((short)0xbf80));
 }
 
 // ingot_e8m0_to_f32, inline.
@@ -1185,8 +1186,9 @@ AVX2 static void f8_r32_vec_dot(int64_t n, float *s, const void *vx, const void 
         const __m256i q = _mm256_loadu_si256((const __m256i *)x[i].qs);
         __m256 b;
         if (_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_and_si256(q, m7f), m7f)) == 0) {
-            const __m256i h0 = e4m3_to_f16_div256(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(q)));
-            const __m256i h1 = e4m3_to_f16_div256(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(q, 1)));
+            const __m256i qp = _mm256_permute4x64_epi64(q, 0xd8); // bytes 0-7, 16-23 | 8-15, 24-31
+            const __m256i h0 = e4m3_hi_to_f16_div256(_mm256_unpacklo_epi8(_mm256_setzero_si256(), qp));
+            const __m256i h1 = e4m3_hi_to_f16_div256(_mm256_unpackhi_epi8(_mm256_setzero_si256(), qp));
             b = _mm256_mul_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h0)), _mm256_loadu_ps(y));
             b = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_extracti128_si256(h0, 1)), _mm256_loadu_ps(y + 8), b);
             b = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm256_castsi256_si128(h1)), _mm256_loadu_ps(y + 16), b);
