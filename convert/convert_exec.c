@@ -8,6 +8,11 @@
 // Archive sources are streamed tensor by tensor (ingot_checkpoint_foreach);
 // an FP8 weight and its scale tensor are paired by holding a copy of the
 // one that arrives first.
+//
+// FP8 sources carry f32/bf16 scale_inv per 128×128 tile (DeepSeek-V3) or
+// E8M0 bytes per 1×32 row segment or 32×32 tile (DeepSeek-V4.1 Engram); an
+// FP8 source with 1×32 E8M0 scales stored as f8_e4m3_r32 is re-packed byte
+// for byte (EXEC_R32) instead of decoded.
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>

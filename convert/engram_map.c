@@ -6,6 +6,11 @@
 // layer, and hand the metadata `engram` object and the `engram.compress`
 // blob to the writer.
 //
+// Two source layouts (docs/ENGRAM.md): the demo's (multi_head_embedding,
+// value_proj, key_projs, norm1/norm2, short_conv) and DeepSeek-V4.1's (FP8
+// embed + E8M0 row scales, fused FP8 wkv + 32×32 E8M0 tiles split into key
+// and value slices, q_weight/k_weight rows as per-stream norms).
+//
 // Tables are converted like any tensor (row bands streamed through the
 // exec engine), so a table is never held in memory; each stored row is one
 // table row of d_h values, decodable on its own.

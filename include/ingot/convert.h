@@ -101,7 +101,8 @@ typedef struct ingot_desc_tensor {
     uint32_t n_dims;          // 1..4
     uint64_t dims[INGOT_MAX_DIMS]; // outermost first; [out, in] for linear weights
     size_t src;               // checkpoint tensor index of the data
-    int64_t src_scale;        // FP8 sources: checkpoint index of the [ceil(r/128), ceil(c/128)] scale_inv, else -1
+    int64_t src_scale;        // FP8 sources: checkpoint index of the [ceil(r/128), ceil(c/128)] scale_inv, or of
+                              // E8M0 scales per 1×32 / 32×32 (Engram V4.1, docs/ENGRAM.md), else -1
     ingot_dtype src_dtype;    // element type of the source bytes
     uint64_t src_off;         // byte offset of this tensor's data inside the source tensor
     uint64_t src_bytes;       // bytes taken from the source tensor
