@@ -8,6 +8,8 @@
 // q8_0 table rows stay within the q8_0 error budget; the runner's Engram
 // block matches a float64 reference written here from the source bytes;
 // `ingot verify --against` passes for keep.
+#include <archive.h>
+#include <archive_entry.h>
 #include <cjson/cJSON.h>
 #include <ftw.h>
 
@@ -486,6 +488,78 @@ static int test_engram_v41_model_runs(void) {
     return 0;
 }
 
+// Every tensor of file a has the same dtype and bytes in file b.
+static int same_tensors(const char *a, const char *b) {
+    ingot_err err = {0};
+    ingot_container *ca = NULL, *cb = NULL;
+    CHECK_OK(ingot_container_open(a, 0, &ca, &err), &err);
+    CHECK_OK(ingot_container_open(b, 0, &cb, &err), &err);
+    int diff = ingot_container_n_tensors(ca) != ingot_container_n_tensors(cb);
+    for (size_t i = 0; i < ingot_container_n_tensors(ca) && !diff; i++) {
+        const ingot_tensor_info *ta = ingot_container_tensor(ca, i);
+        const uint8_t *db = NULL;
+        const ingot_tensor_info *tb = find(cb, ta->name, &db);
+        diff = !tb || tb->dtype != ta->dtype || tb->size != ta->size ||
+               memcmp(ingot_container_tensor_data(ca, i), db, (size_t)ta->size) != 0;
+        if (diff) fprintf(stderr, "tensor '%s' differs between %s and %s\n", ta->name, a, b);
+    }
+    ingot_container_close(ca);
+    ingot_container_close(cb);
+    CHECK(!diff);
+    return 0;
+}
+
+// The checkpoint's files packed into one tar (streamed by the converter).
+static int pack_tar(const char *out) {
+    const char *names[] = {"config.json", "tokenizer.json", "model.safetensors"};
+    struct archive *a = archive_write_new();
+    archive_write_set_format_pax_restricted(a);
+    int rc = archive_write_open_filename(a, out) == ARCHIVE_OK ? 0 : -1;
+    for (size_t i = 0; i < sizeof names / sizeof *names && rc == 0; i++) {
+        char path[1200], *buf = NULL;
+        size_t n = 0;
+        snprintf(path, sizeof path, "%s/%s", g.dir, names[i]);
+        rc = ingot_file_read_all(path, 256u << 20, &buf, &n, NULL) == INGOT_OK ? 0 : -1;
+        struct archive_entry *ae = archive_entry_new();
+        archive_entry_set_pathname(ae, names[i]);
+        archive_entry_set_size(ae, (la_int64_t)n);
+        archive_entry_set_filetype(ae, AE_IFREG);
+        archive_entry_set_perm(ae, 0644);
+        if (rc == 0 && archive_write_header(a, ae) != ARCHIVE_OK) rc = -1;
+        if (rc == 0 && archive_write_data(a, buf, n) != (la_ssize_t)n) rc = -1;
+        archive_entry_free(ae);
+        ingot_free(buf);
+    }
+    if (archive_write_close(a) != ARCHIVE_OK) rc = -1;
+    archive_write_free(a);
+    return rc;
+}
+
+// Same tensors from the folder (pread bands), from a tar (streamed, FP8
+// data and scales paired in memory) and with one thread instead of two.
+static int test_engram_v41_sources_agree(void) {
+    V41_READY();
+    char tar[1200], a[1200], b[1200];
+    snprintf(tar, sizeof tar, "%s/ckpt.tar", g.dir);
+    CHECK(pack_tar(tar) == 0);
+    ingot_err err = {0};
+    const char *presets[2] = {"keep", "q8_0"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(a, sizeof a, "%s/dir_%s.ingot", g.dir, presets[k]);
+        snprintf(b, sizeof b, "%s/tar_%s.ingot", g.dir, presets[k]);
+        CHECK_OK(convert_v41(presets[k], a, &err), &err);
+        ingot_convert_opts o = {0};
+        o.src = tar;
+        o.dst = b;
+        o.preset = presets[k];
+        o.n_threads = k == 0 ? 2 : 1;
+        o.force = true;
+        CHECK_OK(ingot_convert(&o, NULL, &err), &err);
+        if (same_tensors(a, b)) return 1;
+    }
+    return 0;
+}
+
 static int test_engram_v41_bad_scale(void) {
     V41_READY();
     // A table scale tensor of the wrong shape is refused, naming the tensor.
@@ -535,6 +609,7 @@ int main(int argc, char **argv) {
         {"engram_v41_forward_reference", test_engram_v41_forward_reference},
         {"engram_v41_verify_keep", test_engram_v41_verify_keep},
         {"engram_v41_model_runs", test_engram_v41_model_runs},
+        {"engram_v41_sources_agree", test_engram_v41_sources_agree},
         {"engram_v41_bad_scale", test_engram_v41_bad_scale},
     };
     const int rc = ingot_test_main(argc, argv, cases, sizeof cases / sizeof *cases);
