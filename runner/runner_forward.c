@@ -11,6 +11,10 @@
 #include "ingot/engram.h"
 #include "runner_internal.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 static void add_bias(float *y, const float *b, int n, int dim) {
     if (!b) return;
     for (int t = 0; t < n; t++)
@@ -45,11 +49,49 @@ typedef struct attn_job {
     ingot_state *s;
     int layer, n, pos;
     ingot_gemm_fn dot_keys; // f32 multi-row dot: one query against several keys per call (NULL: none)
+    bool avx2;              // the CPU runs AVX2 + FMA (dispatch level in effect)
 } attn_job;
+
+// out[0..dim) = Σ_j p[j] · vals[j * v_stride ..]: 64 outputs at a time
+// held in registers while the keys stream past (instead of an axpy per key
+// that reloads and stores the output every time).
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2,fma"))) static void weighted_rows_avx2(float *out, const float *p, const float *vals,
+                                                                    size_t v_stride, int n, int dim) {
+    int d = 0;
+    for (; d + 64 <= dim; d += 64) {
+        __m256 a[8];
+        for (int k = 0; k < 8; k++) a[k] = _mm256_setzero_ps();
+        for (int j = 0; j < n; j++) {
+            const __m256 w = _mm256_set1_ps(p[j]);
+            const float *v = vals + (size_t)j * v_stride + d;
+            for (int k = 0; k < 8; k++) a[k] = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 8 * k), a[k]);
+        }
+        for (int k = 0; k < 8; k++) _mm256_storeu_ps(out + d + 8 * k, a[k]);
+    }
+    for (; d < dim; d++) {
+        float acc = 0.0f;
+        for (int j = 0; j < n; j++) acc += p[j] * vals[(size_t)j * v_stride + d];
+        out[d] = acc;
+    }
+}
+#endif
+
+static void weighted_rows(bool avx2, float *out, const float *p, const float *vals, size_t v_stride, int n, int dim) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (avx2) {
+        weighted_rows_avx2(out, p, vals, v_stride, n, dim);
+        return;
+    }
+#endif
+    (void)avx2;
+    memset(out, 0, (size_t)dim * sizeof *out);
+    for (int j = 0; j < n; j++) ingot_axpy_f32(out, p[j], vals + (size_t)j * v_stride, dim);
+}
 
 // ingot_attend_head with the scores taken INGOT_GEMM_MAX_ROWS keys at a
 // time through quantize/'s dispatched f32 multi-row kernel.
-static void attend_head_keys(ingot_gemm_fn dot_keys, const float *q, const float *keys, size_t k_stride,
+static void attend_head_keys(ingot_gemm_fn dot_keys, bool avx2, const float *q, const float *keys, size_t k_stride,
                              const float *vals, size_t v_stride, int first, int n_keys, int dim, float scale,
                              float *scores, float *out) {
     if (!dot_keys) {
@@ -62,8 +104,7 @@ static void attend_head_keys(ingot_gemm_fn dot_keys, const float *q, const float
                  n - j < INGOT_GEMM_MAX_ROWS ? n - j : INGOT_GEMM_MAX_ROWS);
     for (int j = 0; j < n; j++) scores[j] *= scale;
     ingot_softmax(scores, n);
-    memset(out, 0, (size_t)dim * sizeof *out);
-    for (int j = 0; j < n; j++) ingot_axpy_f32(out, scores[j], vals + (size_t)(first + j) * v_stride, dim);
+    weighted_rows(avx2, out, scores, vals + (size_t)first * v_stride, v_stride, n, dim);
 }
 
 static void attn_item(void *ctx, size_t i, int worker) {
@@ -73,7 +114,7 @@ static void attn_item(void *ctx, size_t i, int worker) {
     const int t = (int)(i / (size_t)c->n_head), h = (int)(i % (size_t)c->n_head);
     const int hd = c->head_dim, kvh = h / (c->n_head / c->n_head_kv), p = j->pos + t;
     const size_t layer_off = (size_t)j->layer * (size_t)s->n_ctx * (size_t)s->kv_row;
-    attend_head_keys(j->dot_keys, s->q + ((size_t)t * c->n_head + h) * hd, s->kcache + layer_off + (size_t)kvh * hd,
+    attend_head_keys(j->dot_keys, j->avx2, s->q + ((size_t)t * c->n_head + h) * hd, s->kcache + layer_off + (size_t)kvh * hd,
                      (size_t)s->kv_row, s->vcache + layer_off + (size_t)kvh * hd, (size_t)s->kv_row,
                      first_key(p, j->m->layers[j->layer].sliding_window), p + 1, hd, j->m->attn_scale,
                      worker_scratch(s, worker), s->att_out + ((size_t)t * c->n_head + h) * hd);
@@ -114,7 +155,7 @@ static void attention_gqa(const ingot_model *m, ingot_state *s, int l, int n, in
         memcpy(s->kcache + layer_off + (size_t)(pos + t) * kd, s->k + (size_t)t * kd, (size_t)kd * sizeof(float));
         memcpy(s->vcache + layer_off + (size_t)(pos + t) * kd, s->v + (size_t)t * kd, (size_t)kd * sizeof(float));
     }
-    attn_job j = {m, s, l, n, pos, ingot_quant_gemm_get(INGOT_DTYPE_F32)};
+    attn_job j = {m, s, l, n, pos, ingot_quant_gemm_get(INGOT_DTYPE_F32), ingot_simd_get() >= INGOT_SIMD_AVX2};
     ingot_pool_run(attn_pool(s, n, pos, c->n_head, hd), (size_t)n * (size_t)c->n_head, attn_item, &j);
     ingot_matmul(s, &L->wo, s->att_out, (size_t)qd, n, s->xb2, (size_t)E);
     add_bias(s->xb2, L->bo, n, E);
@@ -212,7 +253,7 @@ static void attention_mla(const ingot_model *m, ingot_state *s, int l, int n, in
         for (int h = 0; h < c->n_head; h++) ingot_rope_apply(&m->rope, q_pe + h * (nope + rope), cs);
     }
     const bool absorbed = s->mla_mode == INGOT_MLA_ABSORBED || (s->mla_mode == INGOT_MLA_AUTO && n == 1);
-    attn_job j = {m, s, l, n, pos, NULL};
+    attn_job j = {m, s, l, n, pos, NULL, false};
     if (!absorbed) {
         const int kvw = c->n_head * (nope + c->v_head_dim);
         ingot_matmul(s, &L->wkv_b, cache, (size_t)s->kv_row, pos + n, s->kv_full, (size_t)kvw);
