@@ -8,4 +8,4 @@ ingot_add_test_exe(test_engram_e2e SOURCES test_engram_e2e.c LIBS ingot_convert 
 ingot_add_test_exe(test_engram_v41 SOURCES test_engram_v41.c
   LIBS ingot_verify ingot_convert ingot_runner ingot_formats ingot_quantize ingot_common PkgConfig::CJSON PkgConfig::ARCHIVE
   TESTS engram_v41_keep_bytes engram_v41_q8_0_table engram_v41_forward_reference engram_v41_verify_keep engram_v41_model_runs
-        engram_v41_sources_agree engram_v41_bad_scale)
+        engram_v41_sources_agree engram_v41_two_streams engram_v41_bad_scale)

@@ -560,6 +560,100 @@ static int test_engram_v41_sources_agree(void) {
     return 0;
 }
 
+// hc_mult = 2 (the runner refuses it, the converter does not): wkv rows
+// [0, D) are key.0, [D, 2D) key.1, [2D, 3D) the value; q/k_weight row m is
+// stream m's norm.
+static int test_engram_v41_two_streams(void) {
+    V41_READY();
+    enum { G2 = 2, ROWS2 = (G2 + 1) * D };
+    char dir[600], path[1200], from[1200];
+    snprintf(dir, sizeof dir, "%s", ingot_test_tmpdir());
+    static uint8_t wkv[ROWS2 * D_MEM], wsc[(ROWS2 / 32) * (D_MEM / 32)];
+    static uint16_t qk[G2 * D];
+    uint64_t rs = 99;
+    for (size_t i = 0; i < sizeof wkv; i++) wkv[i] = rand_e4m3(&rs);
+    for (size_t i = 0; i < sizeof wsc; i++) wsc[i] = (uint8_t)(110 + rng_next(&rs) % 20);
+    for (int i = 0; i < G2 * D; i++) qk[i] = ingot_f32_to_bf16((float)(1.0 + 0.1 * rng_gauss(&rs)));
+    ingot_checkpoint *ck = NULL;
+    ingot_err err = {0};
+    snprintf(from, sizeof from, "%s/model.safetensors", g.dir);
+    CHECK_OK(ingot_checkpoint_open(from, &ck, &err), &err);
+    st_out o = {.hdr = cJSON_CreateObject()};
+    const uint64_t wd[2] = {ROWS2, D_MEM}, sd[2] = {ROWS2 / 32, D_MEM / 32}, nd[2] = {G2, D};
+    for (size_t i = 0; i < ingot_checkpoint_n_tensors(ck); i++) {
+        const ingot_st_tensor *t = ingot_checkpoint_tensor(ck, i);
+        if (strstr(t->name, ".wkv.") || strstr(t->name, "_weight")) continue;
+        st_add(&o, t->name, ingot_dtype_get(t->dtype)->st_name, (int)t->n_dims, t->dims,
+               ingot_checkpoint_tensor_data(ck, i), t->size);
+    }
+    st_add(&o, "model.layers.1.engram.wkv.weight", "F8_E4M3", 2, wd, wkv, sizeof wkv); // `model.` spelling
+    st_add(&o, "model.layers.1.engram.wkv.scale", "F8_E8M0", 2, sd, wsc, sizeof wsc);
+    st_add(&o, "layers.1.engram.q_weight", "BF16", 2, nd, qk, sizeof qk);
+    st_add(&o, "layers.1.engram.k_weight", "BF16", 2, nd, qk, sizeof qk);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    int rc = st_write(&o, path);
+    cJSON_Delete(o.hdr);
+    ingot_checkpoint_close(ck);
+    snprintf(from, sizeof from, "%s/tokenizer.json", g.dir);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    rc |= copy_file(from, path);
+    snprintf(from, sizeof from, "%s/config.json", g.dir);
+    char *text = NULL;
+    size_t n = 0;
+    CHECK_OK(ingot_file_read_all(from, 1u << 20, &text, &n, &err), &err);
+    cJSON *cfg = cJSON_ParseWithLength(text, n);
+    ingot_free(text);
+    cJSON_ReplaceItemInObject(cfg, "hc_mult", cJSON_CreateNumber(G2));
+    text = cJSON_Print(cfg);
+    cJSON_Delete(cfg);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "wb");
+    rc |= !f || fputs(text, f) < 0;
+    if (f) fclose(f);
+    cJSON_free(text);
+    CHECK(rc == 0);
+    ingot_convert_opts co = {0};
+    co.src = dir;
+    snprintf(path, sizeof path, "%s/g2.ingot", dir);
+    co.dst = path;
+    co.preset = "keep";
+    co.n_threads = 2;
+    CHECK_OK(ingot_convert(&co, NULL, &err), &err);
+    ingot_container *c = NULL;
+    CHECK_OK(ingot_container_open(path, 0, &c, &err), &err);
+    int bad = 0;
+    for (int k = 0; k <= G2 && !bad; k++) {
+        char name[96];
+        if (k < G2) snprintf(name, sizeof name, "blk.1.engram.key.%d.weight", k);
+        else snprintf(name, sizeof name, "blk.1.engram.value.weight");
+        const uint8_t *d = NULL;
+        const ingot_tensor_info *t = find(c, name, &d);
+        bad = !t || t->dtype != INGOT_DTYPE_BF16;
+        for (uint64_t i = 0; !bad && i < (uint64_t)D * D_MEM; i++) {
+            const uint64_t r = (uint64_t)k * D + i / D_MEM, col = i % D_MEM;
+            uint16_t h;
+            memcpy(&h, d + 2 * i, 2);
+            const double want = (double)ingot_e4m3_to_f32(wkv[r * D_MEM + col]) *
+                                ldexp(1.0, (int)wsc[(r / 32) * (D_MEM / 32) + col / 32] - 127);
+            bad = (double)ingot_bf16_to_f32(h) != want;
+            if (bad) fprintf(stderr, "%s[%llu]: %g, source %g\n", name, (unsigned long long)i, ingot_bf16_to_f32(h), want);
+        }
+    }
+    for (int m = 0; m < G2 && !bad; m++) {
+        char name[96];
+        snprintf(name, sizeof name, "blk.1.engram.query_norm.%d.weight", m);
+        const uint8_t *d = NULL;
+        const ingot_tensor_info *t = find(c, name, &d);
+        float v[D];
+        bad = !t || !ingot_dtype_decode_f32(t->dtype, d, D, v);
+        for (int i = 0; !bad && i < D; i++) bad = v[i] != ingot_bf16_to_f32(qk[m * D + i]);
+    }
+    ingot_container_close(c);
+    rm_tree(dir);
+    CHECK(!bad);
+    return 0;
+}
+
 static int test_engram_v41_bad_scale(void) {
     V41_READY();
     // A table scale tensor of the wrong shape is refused, naming the tensor.
@@ -610,6 +704,7 @@ int main(int argc, char **argv) {
         {"engram_v41_verify_keep", test_engram_v41_verify_keep},
         {"engram_v41_model_runs", test_engram_v41_model_runs},
         {"engram_v41_sources_agree", test_engram_v41_sources_agree},
+        {"engram_v41_two_streams", test_engram_v41_two_streams},
         {"engram_v41_bad_scale", test_engram_v41_bad_scale},
     };
     const int rc = ingot_test_main(argc, argv, cases, sizeof cases / sizeof *cases);
