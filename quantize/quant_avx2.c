@@ -692,17 +692,24 @@ AVX2 static float affine_search32(int nmax, const float *x, const float *w, uint
     const __m256 vlo = _mm256_set1_ps(lo), vmax = _mm256_set1_ps((float)nmax), zero = _mm256_setzero_ps();
     __m256 d[4];
     for (int k = 0; k < 4; k++) d[k] = _mm256_sub_ps(vx[k], vlo);
-    const int n_cand = nstep + 2; // is = -1 .. nstep
+    // Candidates is = -1 .. nstep; one whose scale equals the plain one
+    // (is = -1) rounds to the same levels and can never fit strictly
+    // better, so it is not evaluated twice.
+    float iscale[MAX_CAND];
+    int n_cand = 0;
+    iscale[n_cand++] = ingot_affine_iscale(-1, nmax, rmin, rdelta, hi - lo);
+    for (int is = 0; is <= nstep; is++) {
+        const float v = ingot_affine_iscale(is, nmax, rmin, rdelta, hi - lo);
+        if (v != iscale[0]) iscale[n_cand++] = v;
+    }
     double sl[MAX_CAND], sl2[MAX_CAND], slx[MAX_CAND];
     for (int c = n_cand; c < (n_cand + 7) / 8 * 8; c++) sl[c] = sl2[c] = slx[c] = 0; // padding: no fit
-    float iscale[MAX_CAND];
     // Eight candidates at a time: per candidate the sums' vertical steps
     // (lanes l + l+16, then l + l+8), then one transposed tail for all eight.
     for (int c0 = 0; c0 < n_cand; c0 += 8) {
         __m256 ca[8], cb[8], ce[8];
         for (int u = 0; u < 8; u++) {
             const int c = c0 + u < n_cand ? c0 + u : n_cand - 1;
-            iscale[c] = ingot_affine_iscale(c - 1, nmax, rmin, rdelta, hi - lo);
             const __m256 vis = _mm256_set1_ps(iscale[c]);
             __m256 a[4], b[4], e[4];
             for (int k = 0; k < 4; k++) {
@@ -1376,15 +1383,22 @@ AVX2 static float affine_search16(int nmax, const float *x, const float *w, uint
                  swx2 = sum16(_mm256_mul_ps(wx0, x0), _mm256_mul_ps(wx1, x1));
     const __m256 vlo = _mm256_set1_ps(lo), vmax = _mm256_set1_ps((float)nmax), zero = _mm256_setzero_ps();
     const __m256 d0 = _mm256_sub_ps(x0, vlo), d1 = _mm256_sub_ps(x1, vlo);
-    const int n_cand = nstep + 2;
+    // Candidates is = -1 .. nstep; one whose scale equals the plain one
+    // (is = -1) rounds to the same levels and can never fit strictly
+    // better, so it is not evaluated twice.
+    float iscale[MAX_CAND];
+    int n_cand = 0;
+    iscale[n_cand++] = ingot_affine_iscale(-1, nmax, rmin, rdelta, hi - lo);
+    for (int is = 0; is <= nstep; is++) {
+        const float v = ingot_affine_iscale(is, nmax, rmin, rdelta, hi - lo);
+        if (v != iscale[0]) iscale[n_cand++] = v;
+    }
     double sl[MAX_CAND], sl2[MAX_CAND], slx[MAX_CAND];
     for (int c = n_cand; c < (n_cand + 7) / 8 * 8; c++) sl[c] = sl2[c] = slx[c] = 0; // padding: no fit
-    float iscale[MAX_CAND];
     for (int c0 = 0; c0 < n_cand; c0 += 8) {
         __m256 ca[8], cb[8], ce[8];
         for (int u = 0; u < 8; u++) {
             const int c = c0 + u < n_cand ? c0 + u : n_cand - 1;
-            iscale[c] = ingot_affine_iscale(c - 1, nmax, rmin, rdelta, hi - lo);
             const __m256 vis = _mm256_set1_ps(iscale[c]);
             const __m256 l0 = _mm256_min_ps(vmax, _mm256_max_ps(zero, round_even(_mm256_mul_ps(vis, d0))));
             const __m256 l1 = _mm256_min_ps(vmax, _mm256_max_ps(zero, round_even(_mm256_mul_ps(vis, d1))));
