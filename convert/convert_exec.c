@@ -576,8 +576,8 @@ ingot_status ingot_exec_ctx_init(exec_ctx *x, exec_item *items, size_t n_items, 
         if (f > x->f32_need) x->f32_need = f;
         if (o > x->out_need) x->out_need = o;
         const bool bands = items[i].mode == EXEC_ROWS || items[i].mode == EXEC_R32;
-        const uint64_t sb = bands ? items[i].unit_rows * items[i].cols * ingot_dtype_get(items[i].mt->src_dtype)->type_size
-                                  : COPY_PIECE;
+        const uint64_t es = ingot_dtype_get(items[i].mt->src_dtype)->type_size;
+        const uint64_t sb = bands ? items[i].unit_rows * items[i].cols * es : COPY_PIECE;
         if (sb > x->src_need) x->src_need = sb;
         x->bytes_total += items[i].mt->src_bytes;
     }

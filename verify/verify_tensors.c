@@ -43,7 +43,8 @@ static void src_row(const ingot_desc_tensor *t, const uint8_t *src, const float 
 static void src_row_e8m0(const uint8_t *src, const uint8_t *sc, bool per_row, uint64_t row_base, uint64_t cols,
                          uint64_t r, float *y) {
     const uint64_t tc = (cols + 31) / 32, sr = per_row ? row_base + r : (row_base + r) / 32;
-    for (uint64_t k = 0; k < cols; k++) y[k] = ingot_e4m3_to_f32(src[r * cols + k]) * ingot_e8m0_to_f32(sc[sr * tc + k / 32]);
+    for (uint64_t k = 0; k < cols; k++)
+        y[k] = ingot_e4m3_to_f32(src[r * cols + k]) * ingot_e8m0_to_f32(sc[sr * tc + k / 32]);
 }
 
 static ingot_status compare_one(const cmp_job *j, size_t i, const uint8_t *src, const uint8_t *scale_bytes,
