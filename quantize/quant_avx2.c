@@ -353,9 +353,10 @@ DOT32_AFF(q4_1_vec_dot, ingot_block_q4_1, q4_1_levels)
 
 // ---- Q4_1 / Q5_0 / Q5_1 quantize ----------------------------------------------------------
 // GGML's reference quantizers, the same float operations on 8 lanes.
-// Min and max as the scalar fminf / fmaxf scan: a zero extreme is found by
-// that scan, as the sign of a zero picked among +0 and −0 shows in the bytes.
-AVX2 static inline void min_max32(const float *x, const __m256 *v, float *mn, float *mx) {
+// A block whose min or max is zero goes to the _ref quantizer: which of +0
+// and −0 the scalar fminf / fmaxf scan keeps shows in the bytes (the sign
+// of m or d), and only that scan reproduces it. Returns 0 for such a block.
+AVX2 static inline int min_max32(const __m256 *v, float *mn, float *mx) {
     __m256 lo = v[0], hi = v[0];
     for (int k = 1; k < 4; k++) {
         lo = _mm256_min_ps(lo, v[k]);
@@ -363,15 +364,7 @@ AVX2 static inline void min_max32(const float *x, const __m256 *v, float *mn, fl
     }
     *mn = hmin_ps(lo);
     *mx = hmax_ps(hi);
-    if (*mn == 0.0f || *mx == 0.0f) {
-        float l = x[0], h = x[0];
-        for (int j = 1; j < INGOT_QK; j++) {
-            l = fminf(l, x[j]);
-            h = fmaxf(h, x[j]);
-        }
-        *mn = l;
-        *mx = h;
-    }
+    return *mn != 0.0f && *mx != 0.0f;
 }
 
 // q[32] = min(qmax, trunc(v · id + add)) (or of (v − sub) · id + add), as bytes.
@@ -408,7 +401,10 @@ AVX2 static void q4_1_quantize_row(const float *x, void *vy, int64_t n, const fl
         __m256 v[4];
         load32(x, v);
         float mn, mx;
-        min_max32(x, v, &mn, &mx);
+        if (!min_max32(v, &mn, &mx)) {
+            ingot_q4_1_quantize_row_ref(x, &y[i], INGOT_QK, NULL);
+            continue;
+        }
         const float d = (mx - mn) / 15.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[i].d = ingot_f2h(d);
@@ -424,7 +420,10 @@ AVX2 static void q5_1_quantize_row(const float *x, void *vy, int64_t n, const fl
         __m256 v[4];
         load32(x, v);
         float mn, mx;
-        min_max32(x, v, &mn, &mx);
+        if (!min_max32(v, &mn, &mx)) {
+            ingot_q5_1_quantize_row_ref(x, &y[i], INGOT_QK, NULL);
+            continue;
+        }
         const float d = (mx - mn) / 31.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[i].d = ingot_f2h(d);
