@@ -42,6 +42,7 @@ KERNEL void legacy_gemm(int64_t n, float *s, size_t lds, const void *vx, const v
                         const bool q4) {
     const int64_t nb = n / INGOT_QK;
     const __m512i ones = _mm512_set1_epi16(1), m4 = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
+    const __m512i half_idx = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
     __m512 acc[INGOT_GEMM_MAX_ROWS];
     for (int j = 0; j < NR; j++) acc[j] = _mm512_setzero_ps();
     int64_t i = 0;
@@ -64,6 +65,7 @@ KERNEL void legacy_gemm(int64_t n, float *s, size_t lds, const void *vx, const v
             d1 = h2f(x[1].d);
         }
         // Signed × signed through maddubs: |x| times y with x's sign.
+        const __m512 dx = set2_ps(d0, d1);
         const __m512i ax = _mm512_abs_epi8(qx);
         const __mmask64 neg = _mm512_movepi8_mask(qx);
         for (int j = 0; j < NR; j++) {
@@ -71,7 +73,10 @@ KERNEL void legacy_gemm(int64_t n, float *s, size_t lds, const void *vx, const v
             const __m512i qy = load2x256(y[0].qs, y[1].qs);
             const __m512i sy = _mm512_mask_sub_epi8(qy, neg, _mm512_setzero_si512(), qy);
             const __m512 p = _mm512_cvtepi32_ps(_mm512_madd_epi16(_mm512_maddubs_epi16(ax, sy), ones));
-            acc[j] = _mm512_fmadd_ps(set2_ps(d0 * h2f(y[0].d), d1 * h2f(y[1].d)), p, acc[j]);
+            // Both activation scales in one conversion, spread to lanes 0-7 / 8-15.
+            const __m128 dy = _mm_cvtph_ps(_mm_insert_epi16(_mm_cvtsi32_si128(y[0].d), y[1].d, 1));
+            const __m512 dyy = _mm512_permutexvar_ps(half_idx, _mm512_castps128_ps512(dy));
+            acc[j] = _mm512_fmadd_ps(_mm512_mul_ps(dx, dyy), p, acc[j]);
         }
     }
     for (int j = 0; j < NR; j++) {
