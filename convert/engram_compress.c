@@ -282,6 +282,11 @@ static ingot_status vocab_size(const cJSON *vocab, const cJSON *added, uint64_t 
         count++;
     }
     INGOT_FAIL_IF(!count, err, INGOT_E_FORMAT, "tokenizer.json: empty vocabulary");
+    // Dense ids need at least max_id + 1 entries; checked before the tables
+    // are sized from max_id.
+    INGOT_FAIL_IF(max_id >= count, err, INGOT_E_FORMAT,
+                  "tokenizer.json: id %llu with only %llu tokens (ids must be dense)", (unsigned long long)max_id,
+                  (unsigned long long)count);
     *n = max_id + 1;
     return INGOT_OK;
 }
