@@ -719,6 +719,121 @@ AVX512 static void q3_k_vec_dot(int64_t n, float *s, const void *vx, const void 
     *s = sum;
 }
 
+// ---- 32-value block dots with VNNI (vpdpbusd) ------------------------------------------------
+// Two blocks per 512-bit vector (int32 lanes 0-7: first block, 8-15:
+// second); unsigned levels × signed activations summed straight into
+// int32, the level offset taken off as offset · Σ y. Installed when the
+// CPU has AVX512_VNNI.
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
+
+// Nibbles of two 16-byte qs arrays: [a lo, a hi, b lo, b hi] (elements in order).
+VNNI static inline __m512i nibbles2(const uint8_t *qa, const uint8_t *qb) {
+    const __m256i b = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)qa)),
+                                              _mm_loadu_si128((const __m128i *)qb), 1);
+    const __m512i bb = _mm512_inserti64x4(_mm512_castsi256_si512(b), _mm256_srli_epi16(b, 4), 1);
+    return _mm512_and_si512(_mm512_shuffle_i64x2(bb, bb, _MM_SHUFFLE(3, 1, 2, 0)), _mm512_set1_epi8(0x0F));
+}
+// Bit 4 of q5 levels from two 32-bit qh words.
+VNNI static inline __m512i q5_high2(const uint8_t *ha, const uint8_t *hb) {
+    uint32_t a, b;
+    memcpy(&a, ha, 4);
+    memcpy(&b, hb, 4);
+    return _mm512_maskz_mov_epi8(((uint64_t)b << 32) | a, _mm512_set1_epi8(0x10));
+}
+VNNI static inline __m512i dpb(__m512i u, __m512i s) { return _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, s); }
+
+// Σ over blocks of d_x d_y (Σ u·y − off·Σ y); u = LEVELS(i) unsigned.
+#define VNNI_DOT_SYM(name, xtype, LEVELS, OFF)                                                              \
+    VNNI static void name(int64_t n, float *s, const void *vx, const void *vy) {                             \
+        const xtype *x = vx;                                                                                 \
+        const ingot_block_q8_0 *y = vy;                                                                      \
+        const int64_t nb = n / INGOT_QK;                                                                     \
+        const __m512i off = _mm512_set1_epi8((char)(OFF));                                                   \
+        __m512 acc = _mm512_setzero_ps();                                                                    \
+        int64_t i = 0;                                                                                       \
+        for (; i + 2 <= nb; i += 2) {                                                                        \
+            const __m512i qy = load2x256(y[i].qs, y[i + 1].qs);                                              \
+            const __m512i p = _mm512_sub_epi32(dpb(LEVELS(i), qy), dpb(off, qy));                            \
+            const __m512 d = block_scales2(h2f(x[i].d) * h2f(y[i].d), h2f(x[i + 1].d) * h2f(y[i + 1].d));    \
+            acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);                                            \
+        }                                                                                                    \
+        float sum = _mm512_reduce_add_ps(acc);                                                               \
+        if (i < nb) {                                                                                        \
+            float r;                                                                                         \
+            name##_tail(INGOT_QK, &r, &x[i], &y[i]);                                                         \
+            sum += r;                                                                                        \
+        }                                                                                                    \
+        *s = sum;                                                                                            \
+    }
+
+#define Q8_0_U(i) _mm512_xor_si512(load2x256(x[i].qs, x[i + 1].qs), _mm512_set1_epi8((char)0x80))
+#define Q4_0_U(i) nibbles2(x[i].qs, x[i + 1].qs)
+#define Q5_0_U(i) _mm512_or_si512(nibbles2(x[i].qs, x[i + 1].qs), q5_high2(x[i].qh, x[i + 1].qh))
+#define IQ4_NL_U(i) _mm512_shuffle_epi8(grid128, nibbles2(x[i].qs, x[i + 1].qs))
+
+#define q8_0_vnni_tail ingot_q8_0_vec_dot_ref
+#define q4_0_vnni_tail ingot_q4_0_vec_dot_ref
+#define q5_0_vnni_tail ingot_q5_0_vec_dot_ref
+#define iq4_nl_vnni_tail ingot_iq4_nl_vec_dot_ref
+VNNI_DOT_SYM(q8_0_vnni, ingot_block_q8_0, Q8_0_U, 0x80)
+VNNI_DOT_SYM(q4_0_vnni, ingot_block_q4_0, Q4_0_U, 8)
+VNNI_DOT_SYM(q5_0_vnni, ingot_block_q5_0, Q5_0_U, 16)
+
+// IQ4_NL: grid + 128 (1..241) as unsigned levels, offset 128.
+VNNI static void iq4_nl_vnni(int64_t n, float *s, const void *vx, const void *vy) {
+    const __m128i g = _mm_add_epi8(_mm_loadu_si128((const __m128i *)ingot_iq4nl_values), _mm_set1_epi8((char)0x80));
+    const __m512i grid128 = _mm512_broadcast_i32x4(g);
+    const ingot_block_iq4_nl *x = vx;
+    const ingot_block_q8_0 *y = vy;
+    const int64_t nb = n / INGOT_QK;
+    const __m512i off = _mm512_set1_epi8((char)0x80);
+    __m512 acc = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        const __m512i qy = load2x256(y[i].qs, y[i + 1].qs);
+        const __m512i p = _mm512_sub_epi32(dpb(IQ4_NL_U(i), qy), dpb(off, qy));
+        const __m512 d = block_scales2(h2f(x[i].d) * h2f(y[i].d), h2f(x[i + 1].d) * h2f(y[i + 1].d));
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
+    }
+    float sum = _mm512_reduce_add_ps(acc);
+    if (i < nb) {
+        float r;
+        iq4_nl_vnni_tail(INGOT_QK, &r, &x[i], &y[i]);
+        sum += r;
+    }
+    *s = sum;
+}
+
+// _1 types: Σ d_x d_y Σ q·y + m_x d_y Σ y.
+#define VNNI_DOT_AFF(name, xtype, LEVELS)                                                                   \
+    VNNI static void name(int64_t n, float *s, const void *vx, const void *vy) {                             \
+        const xtype *x = vx;                                                                                 \
+        const ingot_block_q8_0 *y = vy;                                                                      \
+        const int64_t nb = n / INGOT_QK;                                                                     \
+        const __m512i ones = _mm512_set1_epi8(1);                                                            \
+        __m512 acc = _mm512_setzero_ps(), accm = acc;                                                        \
+        int64_t i = 0;                                                                                       \
+        for (; i + 2 <= nb; i += 2) {                                                                        \
+            const __m512i qy = load2x256(y[i].qs, y[i + 1].qs);                                              \
+            const float dy0 = h2f(y[i].d), dy1 = h2f(y[i + 1].d);                                            \
+            acc = _mm512_fmadd_ps(block_scales2(h2f(x[i].d) * dy0, h2f(x[i + 1].d) * dy1),                   \
+                                  _mm512_cvtepi32_ps(dpb(LEVELS(i), qy)), acc);                              \
+            accm = _mm512_fmadd_ps(block_scales2(h2f(x[i].m) * dy0, h2f(x[i + 1].m) * dy1),                  \
+                                   _mm512_cvtepi32_ps(dpb(ones, qy)), accm);                                 \
+        }                                                                                                    \
+        float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc, accm));                                         \
+        if (i < nb) {                                                                                        \
+            float r;                                                                                         \
+            name##_tail(INGOT_QK, &r, &x[i], &y[i]);                                                         \
+            sum += r;                                                                                        \
+        }                                                                                                    \
+        *s = sum;                                                                                            \
+    }
+#define q4_1_vnni_tail ingot_q4_1_vec_dot_ref
+#define q5_1_vnni_tail ingot_q5_1_vec_dot_ref
+VNNI_DOT_AFF(q4_1_vnni, ingot_block_q4_1, Q4_0_U)
+VNNI_DOT_AFF(q5_1_vnni, ingot_block_q5_1, Q5_0_U)
+
 void ingot_quant_install_avx512(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_Q8_0].quantize_row = q8_0_quantize_row;
     tab[INGOT_DTYPE_Q8_0].vec_dot = q8_0_vec_dot;
@@ -734,6 +849,14 @@ void ingot_quant_install_avx512(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_Q2_K].quantize_row = q2_k_quantize_row;
     tab[INGOT_DTYPE_IQ4_NL].quantize_row = iq4_nl_quantize_row;
     tab[INGOT_DTYPE_Q3_K].vec_dot = q3_k_vec_dot;
+    if (__builtin_cpu_supports("avx512vnni")) {
+        tab[INGOT_DTYPE_Q8_0].vec_dot = q8_0_vnni;
+        tab[INGOT_DTYPE_Q4_0].vec_dot = q4_0_vnni;
+        tab[INGOT_DTYPE_Q5_0].vec_dot = q5_0_vnni;
+        tab[INGOT_DTYPE_IQ4_NL].vec_dot = iq4_nl_vnni;
+        tab[INGOT_DTYPE_Q4_1].vec_dot = q4_1_vnni;
+        tab[INGOT_DTYPE_Q5_1].vec_dot = q5_1_vnni;
+    }
 }
 
 #else
