@@ -694,13 +694,21 @@ AVX2 static float affine_search32(int nmax, const float *x, const float *w, uint
     // Candidates is = -1 .. nstep; one whose scale equals the plain one
     // (is = -1) rounds to the same levels and can never fit strictly
     // better, so it is not evaluated twice.
-    float iscale[MAX_CAND];
-    int n_cand = 0;
-    iscale[n_cand++] = ingot_affine_iscale(-1, nmax, rmin, rdelta, hi - lo);
-    for (int is = 0; is <= nstep; is++) {
-        const float v = ingot_affine_iscale(is, nmax, rmin, rdelta, hi - lo);
-        if (v != iscale[0]) iscale[n_cand++] = v;
+    // ingot_affine_iscale's quotients, eight divisions at a time.
+    float num[MAX_CAND], all[MAX_CAND], iscale[MAX_CAND];
+    for (int c = 0; c < (nstep + 9) / 8 * 8; c++) {
+        const int is = c <= nstep + 1 ? c - 1 : -1;
+        num[c] = is < 0 ? (float)nmax : rmin + rdelta * (float)is + (float)nmax;
     }
+    int c8 = 0;
+    do {
+        _mm256_storeu_ps(all + c8, _mm256_div_ps(_mm256_loadu_ps(num + c8), _mm256_set1_ps(hi - lo)));
+        c8 += 8;
+    } while (c8 < nstep + 2);
+    int n_cand = 0;
+    iscale[n_cand++] = all[0];
+    for (int c = 1; c <= nstep + 1; c++)
+        if (all[c] != iscale[0]) iscale[n_cand++] = all[c];
     double sl[MAX_CAND], sl2[MAX_CAND], slx[MAX_CAND];
     for (int c = n_cand; c < (n_cand + 7) / 8 * 8; c++) sl[c] = sl2[c] = slx[c] = 0; // padding: no fit
     // Eight candidates at a time: per candidate the sums' vertical steps
@@ -1314,11 +1322,16 @@ AVX2 static float sym_fit16(int nmax, const float *x, const float *w) {
     // Sums of 8 candidates at a time (vertical step, then one transposed
     // tail), the choice in candidate order as the reference makes it.
     float rx[24], r2[24];
+    // The 19 inverse scales −(nmax + 0.1·is) / max, is = −9..9 (padded with
+    // is = 9), divided eight at a time: the same IEEE quotients.
+    float num[24], isc[24];
+    for (int c = 0; c < 24; c++) num[c] = -((float)nmax + 0.1f * (float)(c < 19 ? c - 9 : 9));
+    for (int c = 0; c < 24; c += 8)
+        _mm256_storeu_ps(isc + c, _mm256_div_ps(_mm256_loadu_ps(num + c), _mm256_set1_ps(max)));
     for (int c0 = 0; c0 < 19; c0 += 8) {
         __m256 cx[8], c2[8];
         for (int u = 0; u < 8; u++) {
-            const int is = c0 + u < 19 ? c0 + u - 9 : 9;
-            const __m256 vis = _mm256_set1_ps(-((float)nmax + 0.1f * (float)is) / max);
+            const __m256 vis = _mm256_set1_ps(isc[c0 + u]);
             const __m256 l0 = _mm256_min_ps(hi, _mm256_max_ps(lo, round_even(_mm256_mul_ps(vis, x0))));
             const __m256 l1 = _mm256_min_ps(hi, _mm256_max_ps(lo, round_even(_mm256_mul_ps(vis, x1))));
             const __m256 a0 = _mm256_mul_ps(w0, l0), a1 = _mm256_mul_ps(w1, l1);
@@ -1385,13 +1398,21 @@ AVX2 static float affine_search16(int nmax, const float *x, const float *w, uint
     // Candidates is = -1 .. nstep; one whose scale equals the plain one
     // (is = -1) rounds to the same levels and can never fit strictly
     // better, so it is not evaluated twice.
-    float iscale[MAX_CAND];
-    int n_cand = 0;
-    iscale[n_cand++] = ingot_affine_iscale(-1, nmax, rmin, rdelta, hi - lo);
-    for (int is = 0; is <= nstep; is++) {
-        const float v = ingot_affine_iscale(is, nmax, rmin, rdelta, hi - lo);
-        if (v != iscale[0]) iscale[n_cand++] = v;
+    // ingot_affine_iscale's quotients, eight divisions at a time.
+    float num[MAX_CAND], all[MAX_CAND], iscale[MAX_CAND];
+    for (int c = 0; c < (nstep + 9) / 8 * 8; c++) {
+        const int is = c <= nstep + 1 ? c - 1 : -1;
+        num[c] = is < 0 ? (float)nmax : rmin + rdelta * (float)is + (float)nmax;
     }
+    int c8 = 0;
+    do {
+        _mm256_storeu_ps(all + c8, _mm256_div_ps(_mm256_loadu_ps(num + c8), _mm256_set1_ps(hi - lo)));
+        c8 += 8;
+    } while (c8 < nstep + 2);
+    int n_cand = 0;
+    iscale[n_cand++] = all[0];
+    for (int c = 1; c <= nstep + 1; c++)
+        if (all[c] != iscale[0]) iscale[n_cand++] = all[c];
     double sl[MAX_CAND], sl2[MAX_CAND], slx[MAX_CAND];
     for (int c = n_cand; c < (n_cand + 7) / 8 * 8; c++) sl[c] = sl2[c] = slx[c] = 0; // padding: no fit
     for (int c0 = 0; c0 < n_cand; c0 += 8) {

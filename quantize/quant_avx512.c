@@ -181,13 +181,21 @@ AVX512 static float affine_search32(int nmax, const float *x, const float *w, ui
     // Candidates is = -1 .. nstep; one whose scale equals the plain one
     // (is = -1) rounds to the same levels and can never fit strictly
     // better, so it is not evaluated twice.
-    float iscale[MAX_CAND];
-    int n_cand = 0;
-    iscale[n_cand++] = ingot_affine_iscale(-1, nmax, rmin, rdelta, hi - lo);
-    for (int is = 0; is <= nstep; is++) {
-        const float v = ingot_affine_iscale(is, nmax, rmin, rdelta, hi - lo);
-        if (v != iscale[0]) iscale[n_cand++] = v;
+    // ingot_affine_iscale's quotients, eight divisions at a time.
+    float num[MAX_CAND], all[MAX_CAND], iscale[MAX_CAND];
+    for (int c = 0; c < (nstep + 9) / 8 * 8; c++) {
+        const int is = c <= nstep + 1 ? c - 1 : -1;
+        num[c] = is < 0 ? (float)nmax : rmin + rdelta * (float)is + (float)nmax;
     }
+    int c8 = 0;
+    do {
+        _mm256_storeu_ps(all + c8, _mm256_div_ps(_mm256_loadu_ps(num + c8), _mm256_set1_ps(hi - lo)));
+        c8 += 8;
+    } while (c8 < nstep + 2);
+    int n_cand = 0;
+    iscale[n_cand++] = all[0];
+    for (int c = 1; c <= nstep + 1; c++)
+        if (all[c] != iscale[0]) iscale[n_cand++] = all[c];
     double sl[MAX_CAND], sl2[MAX_CAND], slx[MAX_CAND];
     for (int c = n_cand; c < (n_cand + 7) / 8 * 8; c++) sl[c] = sl2[c] = slx[c] = 0; // padding: no fit
     // Eight candidates at a time: the sums' vertical steps per candidate,
@@ -471,11 +479,16 @@ AVX512 static float sym_fit16(int nmax, const float *x, const float *w) {
     if (fabsf(max) < 1e-30f) return 0.0f;
     const __m512 lo = _mm512_set1_ps((float)-nmax), hi = _mm512_set1_ps((float)(nmax - 1));
     float rx[24], r2[24];
+    // The 19 inverse scales −(nmax + 0.1·is) / max, is = −9..9 (padded with
+    // is = 9), divided eight at a time: the same IEEE quotients.
+    float num[24], isc[24];
+    for (int c = 0; c < 24; c++) num[c] = -((float)nmax + 0.1f * (float)(c < 19 ? c - 9 : 9));
+    for (int c = 0; c < 24; c += 8)
+        _mm256_storeu_ps(isc + c, _mm256_div_ps(_mm256_loadu_ps(num + c), _mm256_set1_ps(max)));
     for (int c0 = 0; c0 < 19; c0 += 8) {
         __m256 cx[8], c2[8];
         for (int u = 0; u < 8; u++) {
-            const int is = c0 + u < 19 ? c0 + u - 9 : 9;
-            const __m512 vis = _mm512_set1_ps(-((float)nmax + 0.1f * (float)is) / max);
+            const __m512 vis = _mm512_set1_ps(isc[c0 + u]);
             const __m512 l = _mm512_min_ps(hi, _mm512_max_ps(lo, round_even(_mm512_mul_ps(vis, vx))));
             const __m512 a = _mm512_mul_ps(vw, l);
             cx[u] = fold16(_mm512_mul_ps(a, vx));
@@ -533,13 +546,21 @@ AVX512 static float affine_search16(int nmax, const float *x, const float *w, ui
     // Candidates is = -1 .. nstep; one whose scale equals the plain one
     // (is = -1) rounds to the same levels and can never fit strictly
     // better, so it is not evaluated twice.
-    float iscale[MAX_CAND];
-    int n_cand = 0;
-    iscale[n_cand++] = ingot_affine_iscale(-1, nmax, rmin, rdelta, hi - lo);
-    for (int is = 0; is <= nstep; is++) {
-        const float v = ingot_affine_iscale(is, nmax, rmin, rdelta, hi - lo);
-        if (v != iscale[0]) iscale[n_cand++] = v;
+    // ingot_affine_iscale's quotients, eight divisions at a time.
+    float num[MAX_CAND], all[MAX_CAND], iscale[MAX_CAND];
+    for (int c = 0; c < (nstep + 9) / 8 * 8; c++) {
+        const int is = c <= nstep + 1 ? c - 1 : -1;
+        num[c] = is < 0 ? (float)nmax : rmin + rdelta * (float)is + (float)nmax;
     }
+    int c8 = 0;
+    do {
+        _mm256_storeu_ps(all + c8, _mm256_div_ps(_mm256_loadu_ps(num + c8), _mm256_set1_ps(hi - lo)));
+        c8 += 8;
+    } while (c8 < nstep + 2);
+    int n_cand = 0;
+    iscale[n_cand++] = all[0];
+    for (int c = 1; c <= nstep + 1; c++)
+        if (all[c] != iscale[0]) iscale[n_cand++] = all[c];
     double sl[MAX_CAND], sl2[MAX_CAND], slx[MAX_CAND];
     for (int c = n_cand; c < (n_cand + 7) / 8 * 8; c++) sl[c] = sl2[c] = slx[c] = 0; // padding: no fit
     for (int c0 = 0; c0 < n_cand; c0 += 8) {
