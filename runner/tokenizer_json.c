@@ -34,6 +34,7 @@ static ingot_status j_bool(const cJSON *obj, const char *key, bool dflt, bool *o
 }
 
 static ingot_status j_int(const cJSON *v, const char *what, int64_t lo, int64_t hi, int64_t *out, ingot_err *err) {
+    *out = 0; // zeroed on failure
     if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble != floor(v->valuedouble) ||
         v->valuedouble < (double)lo || v->valuedouble > (double)hi)
         return J_ERR(err, INGOT_E_FORMAT, "%s must be an integer in [%lld, %lld]", what, (long long)lo, (long long)hi);
@@ -42,7 +43,8 @@ static ingot_status j_int(const cJSON *v, const char *what, int64_t lo, int64_t 
 }
 
 static ingot_status j_id(const cJSON *v, const char *what, int32_t *out, ingot_err *err) {
-    int64_t x;
+    int64_t x = 0;
+    *out = 0;
     if (cJSON_IsNumber(v) && v->valuedouble >= INGOT_TOKENIZER_MAX_VOCAB)
         return J_ERR(err, INGOT_E_LIMIT, "%s %.0f is over the limit of %u ids", what, v->valuedouble,
                      INGOT_TOKENIZER_MAX_VOCAB);
@@ -53,6 +55,8 @@ static ingot_status j_id(const cJSON *v, const char *what, int32_t *out, ingot_e
 
 // A string value: must be valid UTF-8 and within the piece limit.
 static ingot_status j_str(const cJSON *v, const char *what, const char **s, size_t *n, ingot_err *err) {
+    *s = NULL; // left empty on failure
+    *n = 0;
     if (!cJSON_IsString(v) || !v->valuestring) return J_ERR(err, INGOT_E_FORMAT, "%s must be a string", what);
     const size_t len = strlen(v->valuestring);
     if (len > INGOT_TOKENIZER_MAX_PIECE_BYTES)

@@ -119,7 +119,10 @@ static gen_tensor *add(tensor_list *l, const char *name, ingot_dtype dt, int n_d
     }
     gen_tensor *t = &l->v[l->n++];
     memset(t, 0, sizeof *t);
-    snprintf(t->name, sizeof t->name, "%s", name);
+    size_t len = strlen(name);
+    if (len >= sizeof t->name) len = sizeof t->name - 1; // names are short; never reached
+    memcpy(t->name, name, len);
+    t->name[len] = 0;
     t->dtype = dt;
     t->n_dims = n_dims;
     t->dims[0] = d0;
