@@ -10,6 +10,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#define XXH_STATIC_LINKING_ONLY // XXH3_state_t on the stack
+#include <xxhash.h>
 
 #include "ingot/common.h"
 
@@ -109,6 +111,26 @@ ingot_status ingot_file_pwrite_all(int fd, const void *buf, size_t n, uint64_t o
         n -= (size_t)w;
         off += (uint64_t)w;
     }
+    return INGOT_OK;
+}
+
+ingot_status ingot_file_xxh3(int fd, uint64_t off, uint64_t size, void *buf, size_t buf_cap, uint64_t *out,
+                             const char *path, ingot_err *err) {
+    XXH3_state_t st;
+    XXH3_64bits_reset(&st);
+    for (uint64_t done = 0; done < size;) {
+        const size_t want = size - done < buf_cap ? (size_t)(size - done) : buf_cap;
+        const ssize_t r = pread(fd, buf, want, (off_t)(off + done));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            ingot_err_where(err, path, NULL, (int64_t)(off + done));
+            return ingot_err_set(err, INGOT_E_IO, "%s: read failed at offset %llu: %s", path,
+                                 (unsigned long long)(off + done), r < 0 ? strerror(errno) : "unexpected end of file");
+        }
+        XXH3_64bits_update(&st, buf, (size_t)r);
+        done += (uint64_t)r;
+    }
+    *out = XXH3_64bits_digest(&st);
     return INGOT_OK;
 }
 

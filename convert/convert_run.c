@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 #include "convert_exec.h"
 #include "ingot/common.h"
@@ -78,31 +77,6 @@ typedef struct hash_job {
     ingot_err err;
 } hash_job;
 
-static ingot_status hash_file(const char *path, uint64_t *out, ingot_err *err) {
-    const int fd = open(path, O_RDONLY | O_CLOEXEC);
-    INGOT_FAIL_IF(fd < 0, err, INGOT_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    const size_t cap = 4u << 20;
-    uint8_t *buf = ingot_malloc(cap);
-    XXH3_state_t *st = XXH3_createState();
-    ingot_status s = buf && st ? INGOT_OK : ingot_err_set(err, INGOT_E_NOMEM, "out of memory");
-    if (s == INGOT_OK) XXH3_64bits_reset(st);
-    for (off_t off = 0; s == INGOT_OK;) {
-        const ssize_t n = pread(fd, buf, cap, off);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) s = ingot_err_set(err, INGOT_E_IO, "%s: read failed at offset %lld: %s", path, (long long)off,
-                                     strerror(errno));
-        if (n <= 0) break;
-        XXH3_64bits_update(st, buf, (size_t)n);
-        off += n;
-    }
-    if (s == INGOT_OK) *out = XXH3_64bits_digest(st);
-    XXH3_freeState(st);
-    ingot_free(buf);
-    close(fd);
-    return s;
-}
-
 // Path of shard i of a mapped (file or folder) checkpoint.
 static void shard_path(const ingot_checkpoint *ck, size_t i, char *dst, size_t cap) {
     const char *root = ingot_checkpoint_path(ck);
@@ -114,9 +88,7 @@ static void hash_one(void *ctx, size_t i, int worker) {
     (void)worker;
     hash_job *jobs = ctx;
     run *r = jobs[0].r;
-    char path[4096];
-    shard_path(r->ck, i, path, sizeof path);
-    jobs[i].st = hash_file(path, &r->hashes[i], &jobs[i].err);
+    jobs[i].st = ingot_checkpoint_shard_hash(r->ck, i, &r->hashes[i], &jobs[i].err);
 }
 
 static ingot_status hash_sources(run *r, ingot_err *err) {

@@ -4,11 +4,13 @@
 // mapped sources then give random access to tensor bytes.
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "safetensors_internal.h"
@@ -421,9 +423,21 @@ const uint8_t *ingot_checkpoint_tensor_data(const ingot_checkpoint *ck, size_t i
 ingot_status ingot_checkpoint_shard_hash(ingot_checkpoint *ck, size_t shard, uint64_t *out, ingot_err *err) {
     INGOT_FAIL_IF(!ck || !out || shard >= ck->n_shards, err, INGOT_E_ARG, "ingot_checkpoint_shard_hash: bad arguments");
     if (!ingot_checkpoint_is_mapped(ck)) return ingot_ck_archive_shard_hash(ck, shard, out, err);
-    const ingot_file_map *m = &ck->shards[shard].map;
-    *out = XXH3_64bits(m->data, m->size);
-    return INGOT_OK;
+    // Read the file rather than hashing the mapping: see ingot_file_xxh3.
+    const ingot_ck_shard *sh = &ck->shards[shard];
+    const int fd = open(sh->label, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        ingot_err_where(err, sh->label, NULL, -1);
+        return ingot_err_set(err, INGOT_E_IO, "%s: cannot open: %s", sh->label, strerror(errno));
+    }
+    posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    const size_t cap = 4u << 20;
+    void *buf = ingot_malloc(cap);
+    ingot_status st = buf ? ingot_file_xxh3(fd, 0, sh->map.size, buf, cap, out, sh->label, err)
+                          : ingot_err_set(err, INGOT_E_NOMEM, "%s: out of memory hashing", sh->label);
+    ingot_free(buf);
+    close(fd);
+    return st;
 }
 
 ingot_status ingot_checkpoint_foreach(ingot_checkpoint *ck, ingot_checkpoint_tensor_fn fn, void *ctx,

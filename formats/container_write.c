@@ -612,38 +612,21 @@ ingot_status ingot_writer_write(ingot_writer *w, size_t index, uint64_t off, con
 // ---- finish ---------------------------------------------------------------
 typedef struct hash_job {
     int fd;
+    const char *path;
     ingot_tensor_info *tensors;
     uint8_t **bufs;      // [n_threads] per-worker read buffers of HASH_CHUNK bytes
     ingot_status *st;    // [n_tensors]
-    int *errnos;         // [n_tensors]
+    ingot_err *errs;     // [n_tensors]
 } hash_job;
 
-// Tensors are hashed by reading the file back with pread in chunks rather
-// than through a mapping: memory stays at one buffer per thread whatever
-// the output size, and on virtual machines the kernel's copy from the page
-// cache is two to three times faster than faulting the pages into a
-// mapping.
+// Tensors are hashed by reading the file back (ingot_file_xxh3), so memory
+// stays at one buffer per thread whatever the output size.
 #define HASH_CHUNK (4u << 20)
 
 static void hash_tensor(void *ctx, size_t i, int worker) {
     const hash_job *j = ctx;
-    const uint64_t off = j->tensors[i].off, size = j->tensors[i].size;
-    uint8_t *buf = j->bufs[worker];
-    XXH3_state_t st;
-    XXH3_64bits_reset(&st);
-    for (uint64_t done = 0; done < size;) {
-        const size_t want = size - done < HASH_CHUNK ? (size_t)(size - done) : HASH_CHUNK;
-        const ssize_t r = pread(j->fd, buf, want, (off_t)(off + done));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            j->st[i] = INGOT_E_IO;
-            j->errnos[i] = r < 0 ? errno : EIO;
-            return;
-        }
-        XXH3_64bits_update(&st, buf, (size_t)r);
-        done += (uint64_t)r;
-    }
-    j->tensors[i].xxh3 = XXH3_64bits_digest(&st);
+    j->st[i] = ingot_file_xxh3(j->fd, j->tensors[i].off, j->tensors[i].size, j->bufs[worker], HASH_CHUNK,
+                               &j->tensors[i].xxh3, j->path, &j->errs[i]);
 }
 
 static ingot_status check_complete(const ingot_writer *w, ingot_err *err) {
@@ -661,9 +644,9 @@ static ingot_status check_complete(const ingot_writer *w, ingot_err *err) {
 static ingot_status hash_tensors(ingot_writer *w, ingot_pool *pool, ingot_err *err) {
     if (w->n_tensors == 0) return INGOT_OK;
     const int nt = ingot_pool_n_threads(pool);
-    hash_job job = {w->af.fd, w->tensors, ingot_calloc((size_t)nt, sizeof(uint8_t *)),
-                    ingot_calloc(w->n_tensors, sizeof(ingot_status)), ingot_calloc(w->n_tensors, sizeof(int))};
-    bool ok = job.bufs && job.st && job.errnos;
+    hash_job job = {w->af.fd, w->path, w->tensors, ingot_calloc((size_t)nt, sizeof(uint8_t *)),
+                    ingot_calloc(w->n_tensors, sizeof(ingot_status)), ingot_calloc(w->n_tensors, sizeof(ingot_err))};
+    bool ok = job.bufs && job.st && job.errs;
     for (int k = 0; ok && k < nt; k++) ok = (job.bufs[k] = ingot_malloc(HASH_CHUNK)) != NULL;
     ingot_status s = ok ? INGOT_OK : ingot_ct_fail(err, INGOT_E_NOMEM, w->path, NULL, -1, "out of memory hashing tensors");
     if (s == INGOT_OK) ingot_pool_run(pool, w->n_tensors, hash_tensor, &job);
@@ -671,11 +654,11 @@ static ingot_status hash_tensors(ingot_writer *w, ingot_pool *pool, ingot_err *e
         if (job.st[i] != INGOT_OK)
             s = ingot_ct_fail(err, INGOT_E_IO, w->path, w->tensors[i].name, (int64_t)w->tensors[i].off,
                               "reading tensor '%s' back for its checksum failed: %s", w->tensors[i].name,
-                              strerror(job.errnos[i]));
+                              job.errs[i].msg);
     for (int k = 0; job.bufs && k < nt; k++) ingot_free(job.bufs[k]);
     ingot_free(job.bufs);
     ingot_free(job.st);
-    ingot_free(job.errnos);
+    ingot_free(job.errs);
     if (s != INGOT_OK) return s;
     const uint8_t *hd = w->head;
     const uint64_t index_off = ingot_ct_get_u64(hd + offsetof(ingot_ct_disk_header, index_off));

@@ -1,12 +1,9 @@
 // Structural verification of a .ingot: reader rules, header and tensor
 // checksums, the tensors the architecture needs, Engram consistency. Every
 // problem is collected; nothing stops at the first.
-#define XXH_STATIC_LINKING_ONLY // XXH3_state_t on the stack
-#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <unistd.h>
-#include <xxhash.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -87,20 +84,14 @@ static void hash_one(void *ctx, size_t i, int worker) {
         j->st[i] = ingot_container_verify_tensor(j->c, i, &j->errs[i]);
         return;
     }
-    XXH3_state_t st;
-    XXH3_64bits_reset(&st);
-    for (uint64_t done = 0; done < t->size;) {
-        size_t want = t->size - done < VERIFY_CHUNK ? (size_t)(t->size - done) : VERIFY_CHUNK;
-        ssize_t r = pread(j->fd, j->bufs[worker], want, (off_t)(t->off + done));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) { // fall back to the mapping
-            j->st[i] = ingot_container_verify_tensor(j->c, i, &j->errs[i]);
-            return;
-        }
-        XXH3_64bits_update(&st, j->bufs[worker], (size_t)r);
-        done += (uint64_t)r;
-    }
-    j->st[i] = XXH3_64bits_digest(&st) == t->xxh3 ? INGOT_OK : ingot_container_verify_tensor(j->c, i, &j->errs[i]);
+    uint64_t h = 0;
+    ingot_err re = {0};
+    // a read error falls back to the mapping, as does a mismatch (for the reader's message)
+    if (ingot_file_xxh3(j->fd, t->off, t->size, j->bufs[worker], VERIFY_CHUNK, &h, t->name, &re) != INGOT_OK ||
+        h != t->xxh3)
+        j->st[i] = ingot_container_verify_tensor(j->c, i, &j->errs[i]);
+    else
+        j->st[i] = INGOT_OK;
 }
 
 // ---- expected tensors ---------------------------------------------------------

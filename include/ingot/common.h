@@ -82,6 +82,14 @@ ingot_status ingot_file_map_open(const char *path, ingot_file_map *out, ingot_er
 void ingot_file_map_close(ingot_file_map *map);
 // Read a whole (small) file into a NUL-terminated heap buffer.
 ingot_status ingot_file_read_all(const char *path, size_t max_bytes, char **out, size_t *n, ingot_err *err);
+// xxh3-64 of `size` bytes of fd starting at `off`, read with pread through
+// buf[0, buf_cap) (caller-owned, so a pool can give each thread its own).
+// Reading is preferred to hashing a mapping: memory stays at one buffer, and
+// on virtual machines the kernel's copy out of the page cache is two to three
+// times faster than faulting pages in. `path` is used in messages.
+// @return INGOT_OK, INGOT_E_IO (read error or end of file before off + size).
+ingot_status ingot_file_xxh3(int fd, uint64_t off, uint64_t size, void *buf, size_t buf_cap, uint64_t *out,
+                             const char *path, ingot_err *err);
 // Write all bytes at an offset, retrying short writes; ENOSPC is reported.
 ingot_status ingot_file_pwrite_all(int fd, const void *buf, size_t n, uint64_t off, const char *path, ingot_err *err);
 
