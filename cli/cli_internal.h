@@ -40,6 +40,15 @@ int ingot_cli_fail(const char *cmd, const ingot_err *err);
 // Usage error: "ingot <cmd>: <msg>" + "Try 'ingot <cmd> --help'." on stderr;
 // returns INGOT_EXIT_USAGE.
 int ingot_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+// One step of a subcommand's argument loop, for argv[i]: -h/--help prints
+// usage to stdout and returns -1; a word not starting with '-' is the
+// command's one FILE, stored in *file (INGOT_CLI_ARG_FILE; a second one is a
+// usage error, INGOT_EXIT_USAGE); anything else is an option
+// (INGOT_CLI_ARG_OPTION) whose value, the next argument, is put in *val (NULL
+// when there is none).
+enum { INGOT_CLI_ARG_OPTION = 0, INGOT_CLI_ARG_FILE = 1 };
+int ingot_cli_arg_step(const char *cmd, int argc, char **argv, int i, const char **file, const char **val,
+                       void (*usage)(FILE *));
 // Parse a non-negative integer option strictly ("12", "4k" not accepted);
 // false on garbage or overflow.
 bool ingot_cli_parse_u64(const char *s, uint64_t *out);

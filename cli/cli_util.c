@@ -23,6 +23,20 @@ int ingot_cli_usage_error(const char *cmd, const char *fmt, ...) {
     return INGOT_EXIT_USAGE;
 }
 
+int ingot_cli_arg_step(const char *cmd, int argc, char **argv, int i, const char **file, const char **val,
+                       void (*usage)(FILE *)) {
+    const char *s = argv[i];
+    *val = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
+        usage(stdout);
+        return -1;
+    }
+    if (s[0] == '-') return INGOT_CLI_ARG_OPTION;
+    if (*file) return ingot_cli_usage_error(cmd, "unexpected argument '%s'", s);
+    *file = s;
+    return INGOT_CLI_ARG_FILE;
+}
+
 bool ingot_cli_parse_u64(const char *s, uint64_t *out) {
     if (!s || !*s || *s == '-' || *s == '+') return false;
     errno = 0;

@@ -96,16 +96,10 @@ typedef struct bench_args {
 
 static int parse_args(int argc, char **argv, bench_args *a) {
     for (int i = 1; i < argc; i++) {
-        const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
-            usage(stdout);
-            return -1;
-        }
-        if (s[0] != '-') {
-            if (a->file) return ingot_cli_usage_error("bench", "unexpected argument '%s'", s);
-            a->file = s;
-            continue;
-        }
+        const char *s = argv[i], *v;
+        const int k = ingot_cli_arg_step("bench", argc, argv, i, &a->file, &v, usage);
+        if (k == INGOT_CLI_ARG_FILE) continue;
+        if (k != INGOT_CLI_ARG_OPTION) return k;
         uint64_t *dst = !strcmp(s, "-p") ? &a->p : !strcmp(s, "-n") ? &a->n
                         : !strcmp(s, "-r") || !strcmp(s, "--reps") ? &a->reps
                         : !strcmp(s, "--threads") ? &a->threads : NULL;

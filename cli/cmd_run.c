@@ -51,16 +51,10 @@ static bool parse_double(const char *s, double lo, double hi, double *out) {
 
 static int parse_args(int argc, char **argv, run_args *a) {
     for (int i = 1; i < argc; i++) {
-        const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
-            usage(stdout);
-            return -1;
-        }
-        if (s[0] != '-') {
-            if (a->file) return ingot_cli_usage_error("run", "unexpected argument '%s'", s);
-            a->file = s;
-            continue;
-        }
+        const char *s = argv[i], *v;
+        const int k = ingot_cli_arg_step("run", argc, argv, i, &a->file, &v, usage);
+        if (k == INGOT_CLI_ARG_FILE) continue;
+        if (k != INGOT_CLI_ARG_OPTION) return k;
         if (!v) return ingot_cli_usage_error("run", "option %s needs a value, or is unknown", s);
         bool ok = true;
         if (!strcmp(s, "-p") || !strcmp(s, "--prompt")) a->prompt = v;
