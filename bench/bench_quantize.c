@@ -19,7 +19,7 @@
 #include "ingot/common.h"
 #include "ingot/quantize.h"
 
-enum { N_COLS = 4096, DOT_REPEAT = 8 };
+enum { N_COLS = 4096, DOT_REPEAT = 8, DOT_CHUNK = 256 };
 
 // One-thread figures use the process CPU clock (only the caller runs), so
 // other load on a shared machine does not deflate them; all-thread figures
@@ -122,12 +122,12 @@ static void run_dequant(void *vctx) {
 static void dot_item(void *vctx, size_t i, int worker) {
     (void)worker;
     k_ctx *c = vctx;
-    for (int64_t r = (int64_t)i * 16; r < (int64_t)(i + 1) * 16 && r < c->rows * DOT_REPEAT; r++)
+    for (int64_t r = (int64_t)i * DOT_CHUNK; r < (int64_t)(i + 1) * DOT_CHUNK && r < c->rows * DOT_REPEAT; r++)
         c->qt->vec_dot(N_COLS, &c->out[r], c->q + r * c->row_bytes, c->act);
 }
 static void run_dot(void *vctx) {
     k_ctx *c = vctx;
-    ingot_pool_run(c->pool, (size_t)(c->rows * DOT_REPEAT + 15) / 16, dot_item, c);
+    ingot_pool_run(c->pool, (size_t)(c->rows * DOT_REPEAT + DOT_CHUNK - 1) / DOT_CHUNK, dot_item, c);
 }
 
 static void fill_gauss(float *x, int64_t n) {
