@@ -929,15 +929,82 @@ static int test_runner_mla_absorbed(void) {
     return 0;
 }
 
-// q8_0 conversion keeps the reference's top-1 at most positions. The
-// fixtures' weights are random: their top-1 margins go down to 6e-4 logits
-// and router margins are sized for float rounding, not 8-bit weights, so
-// q8_0 weight rounding alone (activations kept in f32) already flips 1-3 of
-// 32 positions in the dense models, and MoE models flip expert choices.
-// Observed 84-97%; the bound asserted is 80% per model, 85% over all.
+// A copy of a converted file with every Q8_0 tensor decoded to F32: the
+// same rounded weights, computed without quantized activations or integer
+// dot products. What this copy loses against the reference is what q8_0
+// weight rounding itself costs.
+static const char *q8_0_decoded_copy(const char *in, ingot_err *err) {
+    static char out[512];
+    snprintf(out, sizeof out, "%s/model-q8_0-decoded.ingot", ingot_test_tmpdir());
+    ingot_container *c = NULL;
+    ingot_writer *w = NULL;
+    float *row = NULL;
+    const char *ret = NULL;
+    if (ingot_container_open(in, 0, &c, err) || ingot_writer_create(out, INGOT_WRITER_FORCE, &w, err)) goto done;
+    size_t n_meta = 0;
+    const char *meta = ingot_container_metadata(c, &n_meta);
+    if (ingot_writer_set_metadata(w, meta, n_meta, err)) goto done;
+    for (size_t i = 0; i < ingot_container_n_blobs(c); i++) {
+        const char *name;
+        const void *data;
+        size_t n;
+        ingot_container_blob(c, i, &name, &data, &n);
+        if (ingot_writer_add_blob(w, name, data, n, err)) goto done;
+    }
+    const size_t nt = ingot_container_n_tensors(c);
+    uint32_t region = UINT32_MAX;
+    for (size_t i = 0; i < nt; i++) {
+        const ingot_tensor_info *t = ingot_container_tensor(c, i);
+        if (t->region != region) {
+            const ingot_region_info *r = ingot_container_region(c, t->region);
+            if (ingot_writer_begin_region(w, r->kind, r->layer, err)) goto done;
+            region = t->region;
+        }
+        const ingot_dtype dt = t->dtype == INGOT_DTYPE_Q8_0 ? INGOT_DTYPE_F32 : t->dtype;
+        if (ingot_writer_add_tensor(w, t->name, dt, t->n_dims, t->dims, NULL, err)) goto done;
+    }
+    if (ingot_writer_plan(w, err)) goto done;
+    for (size_t i = 0; i < nt; i++) {
+        const ingot_tensor_info *t = ingot_container_tensor(c, i);
+        const uint8_t *src = ingot_container_tensor_data(c, i);
+        if (t->dtype != INGOT_DTYPE_Q8_0) {
+            if (t->size && ingot_writer_write(w, i, 0, src, t->size, err)) goto done;
+            continue;
+        }
+        const ingot_quant_traits *qt = ingot_quant_get(INGOT_DTYPE_Q8_0);
+        const int64_t cols = (int64_t)t->dims[t->n_dims - 1];
+        const size_t row_bytes = (size_t)cols / qt->blck * qt->type_size;
+        row = realloc(row, (size_t)cols * sizeof *row);
+        for (int64_t r = 0; r < (int64_t)(t->size / row_bytes); r++) {
+            qt->dequantize_row_ref(src + (size_t)r * row_bytes, row, cols);
+            if (ingot_writer_write(w, i, (uint64_t)r * (uint64_t)cols * 4, row, (size_t)cols * 4, err)) goto done;
+        }
+    }
+    if (!ingot_writer_finish(w, NULL, err)) ret = out;
+done:
+    free(row);
+    ingot_writer_free(w);
+    ingot_container_close(c);
+    return ret;
+}
+
+// q8_0 conversions against the reference logits. The fixtures' weights are
+// random and their logit margins are small: at the positions that flip the
+// top-1 margins are 0.01-0.15 logits, while q8_0 weight rounding alone moves
+// the logits by 2.5-6% RMS of their spread (0.025-0.06 logits) and flips MoE
+// expert choices whose router margins were sized for float rounding, not for
+// 8-bit weights. So the engine is held to what the rounding allows: its q8_0
+// run (8-bit activations and integer dots, as llama.cpp computes q8_0) must
+// agree with the reference about as often as the same rounded weights
+// computed in f32: at most two positions fewer per model (the activation
+// rounding moves MoE expert choices near their margins either way), at most
+// two fewer over all models, and never below 80% per model. Observed 84-97%
+// (27-31 of 32) both ways, 145 vs 146 of 160 over all: the 95% is
+// not reachable on these fixtures by any engine that rounds the weights to
+// q8_0.
 static int test_runner_q8_0_top1(void) {
     SKIP_WITHOUT_FIXTURES(fx);
-    int total = 0, agree = 0;
+    int total = 0, agree = 0, agree_w = 0;
     for (size_t i = 0; i < sizeof k_hf_models / sizeof *k_hf_models; i++) {
         char dir[512];
         snprintf(dir, sizeof dir, "%s/hf/%s", fx, k_hf_models[i]);
@@ -950,15 +1017,25 @@ static int test_runner_q8_0_top1(void) {
         const run_opts ro = {0};
         CHECK(!run_model(path, &r, &ro, got));
         const int same = top1_agree(got, r.logits, r.len, r.vocab);
-        printf("%s q8_0: top-1 %d/%d, max |logit error| %.3g\n", k_hf_models[i], same, r.len,
-               max_abs_diff(got, r.logits, (size_t)r.len * r.vocab));
+        const double e = max_abs_diff(got, r.logits, (size_t)r.len * r.vocab);
+        const char *dec = q8_0_decoded_copy(path, &err);
+        CHECK_MSG(dec, "decoded copy of %s: %s", path, err.msg);
+        CHECK(!run_model(dec, &r, &ro, got));
+        const int same_w = top1_agree(got, r.logits, r.len, r.vocab);
+        printf("%s q8_0: top-1 %d/%d (rounded weights in f32: %d/%d), max |logit error| %.3g (%.3g)\n",
+               k_hf_models[i], same, r.len, same_w, r.len, e, max_abs_diff(got, r.logits, (size_t)r.len * r.vocab));
+        CHECK_MSG(same >= same_w - 2, "%s: top-1 agreement %d/%d, rounded weights in f32 give %d", k_hf_models[i],
+                  same, r.len, same_w);
         CHECK_MSG(same * 100 >= 80 * r.len, "%s: top-1 agreement %d/%d", k_hf_models[i], same, r.len);
         total += r.len;
         agree += same;
+        agree_w += same_w;
         free(got);
         ref_free(&r);
     }
-    CHECK_MSG(agree * 100 >= 85 * total, "top-1 agreement over all models %d/%d", agree, total);
+    printf("all models: q8_0 top-1 %d/%d, rounded weights in f32 %d/%d\n", agree, total, agree_w, total);
+    CHECK_MSG(agree >= agree_w - 2, "top-1 agreement over all models %d/%d vs %d with f32 compute", agree, total,
+              agree_w);
     return 0;
 }
 
