@@ -858,8 +858,8 @@ static int check_thirdparty(const char *dir, const char *ref) {
     printf("%s: max |logit error| %.3g, top-1 %d/%d\n", dir, d, same, r.n_seq * r.len);
     CHECK_MSG(d <= 1e-3, "%s: max logit error %g", dir, d);
     CHECK_EQ_INT(same, r.n_seq * r.len);
-    // q8_0: top-1 agreement at least 95% (the bound; these
-    // references have wider margins than hf/'s), and no worse than the same
+    // q8_0: top-1 agreement at least 95% (the bound, which these
+    // references allow, unlike hf/'s), and no worse than the same
     // rounded weights computed in f32 less two (see test_runner_q8_0_top1).
     path = convert_to_tmp(src, "q8_0", &err);
     CHECK_MSG(path, "convert %s q8_0: %s", src, err.msg);
