@@ -878,6 +878,7 @@ void ingot_quant_install_avx512(ingot_quant_traits *tab) {
         tab[INGOT_DTYPE_Q4_1].vec_dot = q4_1_vnni;
         tab[INGOT_DTYPE_Q5_1].vec_dot = q5_1_vnni;
     }
+    ingot_quant_install_avx512_f8(tab);
 }
 
 #else
