@@ -120,6 +120,35 @@ static void attn_item(void *ctx, size_t i, int worker) {
                      worker_scratch(s, worker), s->att_out + ((size_t)t * c->n_head + h) * hd);
 }
 
+// Prompt processing: tiles of 16 (token, head) rows of one GQA group
+// (runner_attn_tile.c). Items go out latest tokens first: they see the most
+// keys, and the cheap early tiles fill the gaps at the end.
+enum { ATTN_TILE = 16 };
+
+static void attn_tile_item(void *ctx, size_t i, int worker) {
+    const attn_job *j = ctx;
+    const ingot_model_config *c = &j->m->cfg;
+    ingot_state *s = j->s;
+    const int ratio = c->n_head / c->n_head_kv, rows = j->n * ratio, hd = c->head_dim;
+    const int n_tiles = (rows + ATTN_TILE - 1) / ATTN_TILE;
+    const int g = (int)(i % (size_t)c->n_head_kv), tile = n_tiles - 1 - (int)(i / (size_t)c->n_head_kv);
+    const int r0 = tile * ATTN_TILE, r1 = r0 + ATTN_TILE < rows ? r0 + ATTN_TILE : rows;
+    const int window = j->m->layers[j->layer].sliding_window;
+    ingot_attn_tile t;
+    t.nq = r1 - r0;
+    for (int r = r0; r < r1; r++) {
+        const int tok = r / ratio, h = g * ratio + r % ratio, p = j->pos + tok;
+        const size_t at = ((size_t)tok * c->n_head + h) * hd;
+        t.q[r - r0] = s->q + at;
+        t.out[r - r0] = s->att_out + at;
+        t.lo[r - r0] = first_key(p, window);
+        t.hi[r - r0] = p;
+    }
+    const size_t off = (size_t)j->layer * (size_t)s->n_ctx * (size_t)s->kv_row + (size_t)g * hd;
+    ingot_attend_tile(&t, s->kcache + off, s->vcache + off, (size_t)s->kv_row, hd, j->m->attn_scale,
+                      worker_scratch(s, worker));
+}
+
 static void qk_norm(const ingot_model *m, float *x, int n, int n_heads, const float *w) {
     const int hd = m->cfg.head_dim, dim = n_heads * hd;
     for (int t = 0; t < n; t++) {
@@ -156,7 +185,12 @@ static void attention_gqa(const ingot_model *m, ingot_state *s, int l, int n, in
         memcpy(s->vcache + layer_off + (size_t)(pos + t) * kd, s->v + (size_t)t * kd, (size_t)kd * sizeof(float));
     }
     attn_job j = {m, s, l, n, pos, ingot_quant_gemm_get(INGOT_DTYPE_F32), ingot_simd_get() >= INGOT_SIMD_AVX2};
-    ingot_pool_run(attn_pool(s, n, pos, c->n_head, hd), (size_t)n * (size_t)c->n_head, attn_item, &j);
+    if (n > 1 && ingot_attend_tile_ok(hd)) {
+        const size_t tiles = ((size_t)n * (size_t)(c->n_head / c->n_head_kv) + ATTN_TILE - 1) / ATTN_TILE;
+        ingot_pool_run(attn_pool(s, n, pos, c->n_head, hd), tiles * (size_t)c->n_head_kv, attn_tile_item, &j);
+    } else {
+        ingot_pool_run(attn_pool(s, n, pos, c->n_head, hd), (size_t)n * (size_t)c->n_head, attn_item, &j);
+    }
     ingot_matmul(s, &L->wo, s->att_out, (size_t)qd, n, s->xb2, (size_t)E);
     add_bias(s->xb2, L->bo, n, E);
 }

@@ -181,6 +181,22 @@ void ingot_axpy_f32(float *y, float a, const float *x, int n);
 void ingot_attend_head(const float *q, const float *keys, size_t k_stride, const float *vals, size_t v_stride,
                        int first, int n_keys, int dim, int v_dim, float scale, float *scores, float *out);
 
+// Attention of up to 16 query rows that share one key/value head
+// (runner_attn_tile.c, AVX-512): row i attends keys lo[i]..hi[i]
+// (inclusive) of a cache with stride floats between positions.
+typedef struct ingot_attn_tile {
+    const float *q[16];              // [head_dim] each
+    float *out[16];                  // [head_dim] each
+    int lo[16], hi[16];
+    int nq;                          // 1..16
+} ingot_attn_tile;
+// Whether ingot_attend_tile runs here for this head size (CPU and shape).
+bool ingot_attend_tile_ok(int head_dim);
+// Floats of scratch ingot_attend_tile needs for keys spanning n_keys positions.
+size_t ingot_attend_tile_scratch(int head_dim, int n_keys);
+void ingot_attend_tile(const ingot_attn_tile *t, const float *keys, const float *vals, size_t stride, int head_dim,
+                       float scale, float *scratch);
+
 // Router: pick k experts from logits [n_expert].
 typedef struct ingot_route_params {
     int n_expert, k;

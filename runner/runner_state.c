@@ -58,6 +58,8 @@ static size_t state_layout(ingot_state *s, uint8_t *base) {
     if (c->is_mla && C > s->actq_rows) s->actq_rows = C;
     s->actq = carve(base, &off, s->actq_rows * s->actq_row, 1);
     s->scratch_per_thread = C + 3 * (size_t)imax(m->max_row_cols, c->kv_lora_rank) + 2 * (size_t)ne + 256 + 64;
+    if (!c->is_mla && ingot_attend_tile_scratch(c->head_dim, (int)C) > s->scratch_per_thread)
+        s->scratch_per_thread = ingot_attend_tile_scratch(c->head_dim, (int)C);
     s->scratch = carve(base, &off, (size_t)s->n_threads * s->scratch_per_thread, sizeof(float));
     s->router = carve(base, &off, B * (size_t)ne, sizeof(float));
     s->sel = carve(base, &off, B * (size_t)k, sizeof(int32_t));

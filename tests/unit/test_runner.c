@@ -141,6 +141,59 @@ static int test_runner_attention_naive(void) {
     return 0;
 }
 
+// The 16-lane tile kernel against a double-precision softmax per row: rows
+// of one GQA group with causal and sliding-window key ranges, dead lanes,
+// several head sizes and key counts that are not a multiple of 8.
+static float tile_rand(uint32_t *st) { // uniform in [0, 1)
+    *st = *st * 1664525u + 1013904223u;
+    return (float)(*st >> 8) / 16777216.0f;
+}
+
+static int test_runner_attention_tile(void) {
+    if (!ingot_attend_tile_ok(16)) {
+        printf("  skip: the tile kernel needs AVX-512\n");
+        return INGOT_TEST_SKIP;
+    }
+    enum { NK = 77, HD_MAX = 128, S = 2 * HD_MAX + 3 };
+    static float keys[NK * S], vals[NK * S], q[16 * HD_MAX], out[16 * HD_MAX];
+    float *scratch = malloc(ingot_attend_tile_scratch(HD_MAX, NK) * sizeof(float));
+    CHECK(scratch != NULL);
+    uint32_t st = 7;
+    for (int i = 0; i < NK * S; i++) keys[i] = 2 * tile_rand(&st) - 1, vals[i] = 2 * tile_rand(&st) - 1;
+    static const int hds[] = {16, 64, 128}, nqs[] = {1, 5, 16}, windows[] = {0, 9};
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++)
+            for (int c = 0; c < 2; c++) {
+                const int hd = hds[a], nq = nqs[b];
+                ingot_attn_tile t = {.nq = nq};
+                for (int i = 0; i < nq * hd; i++) q[i] = 3 * tile_rand(&st) - 1.5f;
+                for (int i = 0; i < nq; i++) {
+                    const int p = NK - 1 - (nq - 1 - i) * 3; // later rows see more keys
+                    t.q[i] = q + i * hd, t.out[i] = out + i * hd;
+                    t.hi[i] = p, t.lo[i] = windows[c] && p + 1 > windows[c] ? p + 1 - windows[c] : 0;
+                }
+                const float scale = 1.0f / sqrtf((float)hd);
+                ingot_attend_tile(&t, keys + 5, vals + 3, S, hd, scale, scratch);
+                for (int i = 0; i < nq; i++) {
+                    double w[NK], mx = -1e300, sum = 0;
+                    for (int j = t.lo[i]; j <= t.hi[i]; j++) {
+                        double d = 0;
+                        for (int k = 0; k < hd; k++) d += (double)q[i * hd + k] * keys[j * S + 5 + k];
+                        w[j] = d * scale;
+                        mx = w[j] > mx ? w[j] : mx;
+                    }
+                    for (int j = t.lo[i]; j <= t.hi[i]; j++) sum += (w[j] = exp(w[j] - mx));
+                    for (int k = 0; k < hd; k++) {
+                        double o = 0;
+                        for (int j = t.lo[i]; j <= t.hi[i]; j++) o += w[j] / sum * vals[j * S + 3 + k];
+                        CHECK_NEAR(out[i * hd + k], o, 2e-6);
+                    }
+                }
+            }
+    free(scratch);
+    return 0;
+}
+
 static int test_runner_rmsnorm(void) {
     const float x[4] = {1, -2, 3, 0.5f}, w[4] = {1, 2, 0.5f, -1};
     float y[4];
@@ -1053,7 +1106,7 @@ static int test_runner_q8_0_top1(void) {
     return 0;
 }
 
-INGOT_TEST_MAIN(T(runner_rope_neox), T(runner_rope_interleave), T(runner_rope_yarn), T(runner_rope_linear_llama3),
+INGOT_TEST_MAIN(T(runner_attention_tile), T(runner_rope_neox), T(runner_rope_interleave), T(runner_rope_yarn), T(runner_rope_linear_llama3),
                 T(runner_attention_naive), T(runner_rmsnorm), T(runner_moe_softmax_topk),
                 T(runner_moe_deepseek_v3), T(runner_moe_deepseek_v2_groups), T(runner_sampler), T(runner_metrics),
                 T(runner_tiny_llama_golden), T(runner_open_rejects),
