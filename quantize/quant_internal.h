@@ -339,6 +339,8 @@ void ingot_b128_quantize_band(const float *x, int64_t n_rows, int64_t n_cols, in
 // SIMD twins: installed into the dispatch tables by quant_traits.c.
 void ingot_quant_install_avx2(ingot_quant_traits *tab);
 void ingot_quant_install_avx512(ingot_quant_traits *tab);
+// K-quant dots with VNNI, VBMI and GFNI (quant_avx512_kdot.c); no-op without them.
+void ingot_quant_install_avx512_kdot(ingot_quant_traits *tab);
 void ingot_quant_install_avx512_f8(ingot_quant_traits *tab); // quant_avx512_f8.c, called by the above
 
 #endif
