@@ -24,6 +24,7 @@ static void add_bias(float *y, const float *b, int n, int dim) {
 static float silu(float x) { return x / (1.0f + expf(-x)); }
 
 static void swiglu(float *g, const float *u, size_t n) {
+    if (ingot_swiglu_avx512(g, u, n)) return;
     for (size_t i = 0; i < n; i++) g[i] = silu(g[i]) * u[i];
 }
 
@@ -121,7 +122,7 @@ static void attn_item(void *ctx, size_t i, int worker) {
 }
 
 // Prompt processing: tiles of 16 (token, head) rows of one GQA group
-// (runner_attn_tile.c). Items go out latest tokens first: they see the most
+// (runner_avx512.c). Items go out latest tokens first: they see the most
 // keys, and the cheap early tiles fill the gaps at the end.
 enum { ATTN_TILE = 16 };
 
@@ -404,11 +405,8 @@ static void moe(const ingot_model *m, ingot_state *s, int l, int n) {
         ingot_matmul_ops(s, up, 2 * n_down);
         swiglu(s->hb, s->hb2, (size_t)rows * (size_t)F);
         ingot_matmul_ops(s, down, n_down);
-        for (int i = 0; i < rows; i++) { // the group's (token, weight) pairs are contiguous from g0
-            float *dst = s->xb2 + (size_t)s->exp_tok[g0 + i] * E;
-            const float w = s->exp_w[g0 + i], *src = s->ye + i * E;
-            for (size_t d = 0; d < E; d++) dst[d] += w * src[d];
-        }
+        for (int i = 0; i < rows; i++) // the group's (token, weight) pairs are contiguous from g0
+            ingot_axpy_f32(s->xb2 + (size_t)s->exp_tok[g0 + i] * E, s->exp_w[g0 + i], s->ye + i * E, (int)E);
     }
     if (!L->shexp_up.data) return;
     ffn_swiglu(s, &L->shexp_gate, &L->shexp_up, &L->shexp_down, s->xb, n, s->ye);

@@ -181,8 +181,12 @@ void ingot_axpy_f32(float *y, float a, const float *x, int n);
 void ingot_attend_head(const float *q, const float *keys, size_t k_stride, const float *vals, size_t v_stride,
                        int first, int n_keys, int dim, int v_dim, float scale, float *scores, float *out);
 
+// g[i] = silu(g[i]) · u[i] with AVX-512 (runner_avx512.c); false, with
+// nothing done, when the dispatch level in effect is below AVX-512.
+bool ingot_swiglu_avx512(float *g, const float *u, size_t n);
+
 // Attention of up to 16 query rows that share one key/value head
-// (runner_attn_tile.c, AVX-512): row i attends keys lo[i]..hi[i]
+// (runner_avx512.c): row i attends keys lo[i]..hi[i]
 // (inclusive) of a cache with stride floats between positions.
 typedef struct ingot_attn_tile {
     const float *q[16];              // [head_dim] each

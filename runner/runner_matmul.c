@@ -4,13 +4,16 @@
 // of token rows while it is hot in L1. Several independent products (q, k
 // and v; gate and up; the selected experts of a decode step) go to the
 // thread pool as one job, so a decode step pays few dispatches. Work items
-// are (row chunk × token tile) of one product. f8_e4m3_b128 weights have no
-// row kernel: each row is decoded to f32 into per-thread scratch.
+// are (row chunk × token tile) of one product. A decode step's items are
+// guided: contiguous row ranges whose size shrinks with the work left in
+// the job, so the threads start on long runs of rows and finish together
+// on short ones. f8_e4m3_b128 weights have no row kernel: each row is
+// decoded to f32 into per-thread scratch.
 #include <string.h>
 
 #include "runner_internal.h"
 
-enum { MM_TOKEN_TILE = 32, MM_MAX_OPS = 3 * INGOT_RUNNER_MAX_EXPERT_USED + 8 };
+enum { MM_TOKEN_TILE = 32, MM_MAX_OPS = 3 * INGOT_RUNNER_MAX_EXPERT_USED + 8, MM_MAX_GUIDED = 512 };
 
 void ingot_mat_row_f32(const ingot_mat *w, int64_t r, float *out) {
     if (w->dtype == INGOT_DTYPE_F8_E4M3_B128) {
@@ -37,19 +40,22 @@ typedef struct mm_plan {
     size_t first_item;    // index of this product's first work item
 } mm_plan;
 
+// A guided item: rows [r0, r1) of plan `plan`, every token.
+typedef struct mm_range {
+    int32_t plan;
+    int64_t r0, r1;
+} mm_range;
+
 typedef struct mm_job {
     ingot_state *s;
     mm_plan plan[MM_MAX_OPS];
     int n_plan;
+    mm_range *range; // guided items, or NULL: (row chunk × token tile) items
 } mm_job;
 
-static void mm_run(const ingot_state *s, const mm_plan *p, size_t item, int worker) {
+static void mm_run(const ingot_state *s, const mm_plan *p, int64_t r0, int64_t r1, int t0, int t1, int worker) {
     const ingot_mm_op *op = p->op;
     const ingot_mat *w = op->w;
-    const int64_t r0 = (int64_t)(item % (size_t)p->n_row_items) * p->row_chunk;
-    const int64_t r1 = r0 + p->row_chunk < w->rows ? r0 + p->row_chunk : w->rows;
-    const int t0 = (int)(item / (size_t)p->n_row_items) * MM_TOKEN_TILE;
-    const int t1 = t0 + MM_TOKEN_TILE < op->n ? t0 + MM_TOKEN_TILE : op->n;
     if (!w->qt) {
         float *row = s->scratch + (size_t)worker * s->scratch_per_thread;
         for (int64_t r = r0; r < r1; r++) {
@@ -81,9 +87,47 @@ static void mm_run(const ingot_state *s, const mm_plan *p, size_t item, int work
 
 static void mm_item(void *ctx, size_t i, int worker) {
     const mm_job *j = ctx;
+    if (j->range) {
+        const mm_range *g = &j->range[i];
+        mm_run(j->s, &j->plan[g->plan], g->r0, g->r1, 0, j->plan[g->plan].op->n, worker);
+        return;
+    }
     int k = 0;
     while (k + 1 < j->n_plan && i >= j->plan[k + 1].first_item) k++;
-    mm_run(j->s, &j->plan[k], i - j->plan[k].first_item, worker);
+    const mm_plan *p = &j->plan[k];
+    const size_t item = i - p->first_item;
+    const int64_t r0 = (int64_t)(item % (size_t)p->n_row_items) * p->row_chunk;
+    const int64_t r1 = r0 + p->row_chunk < p->op->w->rows ? r0 + p->row_chunk : p->op->w->rows;
+    const int t0 = (int)(item / (size_t)p->n_row_items) * MM_TOKEN_TILE;
+    mm_run(j->s, p, r0, r1, t0, t0 + MM_TOKEN_TILE < p->op->n ? t0 + MM_TOKEN_TILE : p->op->n, worker);
+}
+
+// Guided split of a job whose products each have one token: walking the
+// products in order, each item takes work left / (2 × threads) weight
+// values (at least MM_MIN_ITEM, and at least 16 rows), cut at product
+// boundaries. Returns the item count, 0 when they do not fit in `out`.
+enum { MM_MIN_ITEM = 1 << 16 };
+
+static size_t mm_guided(const mm_job *j, int n_threads, mm_range *out) {
+    uint64_t left = 0;
+    for (int k = 0; k < j->n_plan; k++) left += (uint64_t)j->plan[k].op->w->rows * (uint64_t)j->plan[k].op->w->cols;
+    size_t n = 0;
+    for (int k = 0; k < j->n_plan; k++) {
+        const ingot_mat *w = j->plan[k].op->w;
+        const uint64_t cols = w->cols > 0 ? (uint64_t)w->cols : 1;
+        for (int64_t r = 0; r < w->rows;) {
+            uint64_t want = left / (2 * (uint64_t)n_threads);
+            want = want > MM_MIN_ITEM ? want : MM_MIN_ITEM;
+            int64_t rows = (int64_t)((want + cols - 1) / cols);
+            rows = rows < 16 ? 16 : rows;
+            rows = rows < w->rows - r ? rows : w->rows - r;
+            if (n == MM_MAX_GUIDED) return 0;
+            out[n++] = (mm_range){k, r, r + rows};
+            r += rows;
+            left -= (uint64_t)rows * cols < left ? (uint64_t)rows * cols : left;
+        }
+    }
+    return n;
 }
 
 typedef struct quant_job {
@@ -137,7 +181,14 @@ static bool mm_prepare_act(ingot_state *s, mm_job *j, int k, size_t *actq_used) 
 enum { MM_SERIAL_MACS = 1 << 16 };
 
 static void mm_flush(mm_job *j, size_t *n_items, size_t *actq_used, uint64_t *macs) {
-    ingot_pool_run(*macs < MM_SERIAL_MACS ? NULL : j->s->pool, *n_items, mm_item, j);
+    ingot_pool *pool = *macs < MM_SERIAL_MACS ? NULL : j->s->pool;
+    mm_range range[MM_MAX_GUIDED];
+    bool one_token = true;
+    for (int k = 0; k < j->n_plan; k++) one_token = one_token && j->plan[k].op->n == 1;
+    const size_t n_guided = pool && one_token ? mm_guided(j, ingot_pool_n_threads(pool), range) : 0;
+    j->range = n_guided ? range : NULL;
+    ingot_pool_run(pool, n_guided ? n_guided : *n_items, mm_item, j);
+    j->range = NULL;
     *macs = 0;
     j->n_plan = 0;
     *n_items = *actq_used = 0;

@@ -9,10 +9,20 @@
 
 void ingot_rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
     // HF LlamaRMSNorm: x * rsqrt(mean(x²) + eps) * w, in float32.
-    double ss = 0;
-    for (int i = 0; i < n; i++) ss += (double)x[i] * x[i];
+    // Sum of squares in double, eight running partial sums (no dependency
+    // chain through one accumulator).
+    double p[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) p[k] += (double)x[i + k] * x[i + k];
+    double ss = ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
+    for (; i < n; i++) ss += (double)x[i] * x[i];
     const float r = (float)(1.0 / sqrt(ss / n + eps));
-    for (int i = 0; i < n; i++) out[i] = x[i] * r * (w ? w[i] : 1.0f);
+    if (w) {
+        for (i = 0; i < n; i++) out[i] = x[i] * r * w[i];
+    } else {
+        for (i = 0; i < n; i++) out[i] = x[i] * r;
+    }
 }
 
 // 8-wide GCC/Clang vector type: SSE pairs on baseline x86-64, one AVX

@@ -42,11 +42,22 @@ void ingot_sampler_free(ingot_sampler *s) {
     ingot_free(s);
 }
 
+// First index of the largest value; NaNs never win (and a NaN at 0 stays
+// the answer, as a running `x[i] > x[best]` scan gives). The maximum is
+// found with 16 independent running maxima, then its first index.
 int32_t ingot_argmax(const float *x, int n) {
-    int best = 0;
-    for (int i = 1; i < n; i++)
-        if (x[i] > x[best]) best = i;
-    return best;
+    if (n <= 1 || x[0] != x[0]) return 0;
+    float m[16];
+    for (int k = 0; k < 16; k++) m[k] = x[0];
+    int i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int k = 0; k < 16; k++) m[k] = x[i + k] > m[k] ? x[i + k] : m[k];
+    for (; i < n; i++) m[0] = x[i] > m[0] ? x[i] : m[0];
+    float mx = m[0];
+    for (int k = 1; k < 16; k++) mx = m[k] > mx ? m[k] : mx;
+    for (i = 0; i < n; i++)
+        if (x[i] == mx) return i;
+    return 0;
 }
 
 // xorshift64*, uniform in [0, 1).

@@ -194,6 +194,51 @@ static int test_runner_attention_tile(void) {
     return 0;
 }
 
+// ingot_argmax against the running scan `x[i] > x[best]`: ties (first
+// wins), NaNs (never win; one at index 0 is kept), signed zeros, lengths
+// around the 16-wide blocks.
+static int test_runner_argmax(void) {
+    uint32_t st = 99;
+    float x[70];
+    for (int trial = 0; trial < 400; trial++) {
+        const int n = 1 + trial % 70;
+        for (int i = 0; i < n; i++) {
+            const float r = tile_rand(&st);
+            x[i] = (float)(int)(r * 7) - 3; // few distinct values: many ties
+            if (r > 0.93f) x[i] = NAN;
+            else if (r < 0.05f) x[i] = r < 0.025f ? -0.0f : 0.0f;
+        }
+        if (trial % 5 == 0) x[0] = NAN;
+        int want = 0;
+        for (int i = 1; i < n; i++)
+            if (x[i] > x[want]) want = i;
+        CHECK_MSG(ingot_argmax(x, n) == want, "trial %d n %d: %d vs %d", trial, n, ingot_argmax(x, n), want);
+    }
+    return 0;
+}
+
+// The AVX-512 SwiGLU against silu(g) · u in double, over the range where
+// e^-g overflows or vanishes, with a length that leaves a partial vector.
+static int test_runner_swiglu(void) {
+    enum { N = 203 };
+    float g[N], u[N], g0[N];
+    uint32_t st = 5;
+    for (int i = 0; i < N; i++) {
+        g0[i] = g[i] = (tile_rand(&st) - 0.5f) * (i < 20 ? 400.0f : 24.0f);
+        u[i] = 4 * tile_rand(&st) - 2;
+    }
+    if (!ingot_swiglu_avx512(g, u, N)) {
+        printf("  skip: AVX-512 SwiGLU not available\n");
+        return INGOT_TEST_SKIP;
+    }
+    for (int i = 0; i < N; i++) {
+        const double want = (double)g0[i] / (1.0 + exp(-(double)g0[i])) * u[i];
+        CHECK_MSG(fabs(g[i] - want) <= 2e-6 * fabs(want) + 1e-30, "g %g u %g: %g vs %g", (double)g0[i], (double)u[i],
+                  (double)g[i], want);
+    }
+    return 0;
+}
+
 static int test_runner_rmsnorm(void) {
     const float x[4] = {1, -2, 3, 0.5f}, w[4] = {1, 2, 0.5f, -1};
     float y[4];
@@ -1106,7 +1151,7 @@ static int test_runner_q8_0_top1(void) {
     return 0;
 }
 
-INGOT_TEST_MAIN(T(runner_attention_tile), T(runner_rope_neox), T(runner_rope_interleave), T(runner_rope_yarn), T(runner_rope_linear_llama3),
+INGOT_TEST_MAIN(T(runner_attention_tile), T(runner_argmax), T(runner_swiglu), T(runner_rope_neox), T(runner_rope_interleave), T(runner_rope_yarn), T(runner_rope_linear_llama3),
                 T(runner_attention_naive), T(runner_rmsnorm), T(runner_moe_softmax_topk),
                 T(runner_moe_deepseek_v3), T(runner_moe_deepseek_v2_groups), T(runner_sampler), T(runner_metrics),
                 T(runner_tiny_llama_golden), T(runner_open_rejects),

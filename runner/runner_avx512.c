@@ -1,6 +1,10 @@
-// Attention of many queries at once (prompt processing), AVX-512: up to 16
-// query rows that share one key/value head (the heads of a GQA group, over
-// consecutive tokens) are computed together, one query per vector lane.
+// AVX-512 kernels of the forward pass: attention of many queries at once
+// (prompt processing) and SwiGLU. Each has a check the caller makes first;
+// elsewhere the portable code in runner_ops.c / runner_forward.c runs.
+//
+// Attention: up to 16 query rows that share one key/value head (the heads
+// of a GQA group, over consecutive tokens) are computed together, one
+// query per vector lane.
 //
 //   scores: S[j][i] = Σ_d K[j][d] · Qt[d][i]   — Qt is the transposed,
 //           pre-scaled query tile; each key element is broadcast and
@@ -24,11 +28,11 @@
 
 enum { KEYS_STEP = 8 };
 
-// e^x for x <= 0 (and -inf → 0 by the caller's mask): range reduction to
-// r in [-ln2/2, ln2/2], degree-6 Taylor polynomial (relative error < 1e-6),
-// then scaling by 2^n.
-ATT512 static inline __m512 exp_neg512(__m512 x) {
-    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
+// e^x: range reduction to r in [-ln2/2, ln2/2], degree-6 Taylor polynomial
+// (relative error < 1e-6), then scaling by 2^n. x is clamped to [-87, 88]
+// (-inf → e^-87: callers that need 0 mask it).
+ATT512 static inline __m512 exp512(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
     const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
@@ -108,7 +112,7 @@ ATT512 static void attend_tile512(const ingot_attn_tile *t, const float *keys, c
     const __m512 ninf = _mm512_set1_ps(-INFINITY);
     for (j = 0; j < nk; j++) {
         const __m512 s = _mm512_loadu_ps(sc + 16 * (size_t)j);
-        const __m512 e = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(s, ninf, _CMP_NEQ_OQ), exp_neg512(_mm512_sub_ps(s, mx)));
+        const __m512 e = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(s, ninf, _CMP_NEQ_OQ), exp512(_mm512_sub_ps(s, mx)));
         _mm512_storeu_ps(sc + 16 * (size_t)j, e);
         sum = _mm512_add_ps(sum, e);
     }
@@ -140,7 +144,35 @@ void ingot_attend_tile(const ingot_attn_tile *t, const float *keys, const float 
     attend_tile512(t, keys, vals, stride, head_dim, scale, scratch);
 }
 
+// g[i] = silu(g[i]) · u[i] = g / (1 + e^-g) · u.
+ATT512 static void swiglu512(float *g, const float *u, size_t n) {
+    size_t i = 0;
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (; i + 16 <= n; i += 16) {
+        const __m512 x = _mm512_loadu_ps(g + i);
+        const __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), x));
+        _mm512_storeu_ps(g + i, _mm512_mul_ps(_mm512_div_ps(x, _mm512_add_ps(one, e)), _mm512_loadu_ps(u + i)));
+    }
+    if (i < n) {
+        const __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
+        const __m512 x = _mm512_maskz_loadu_ps(k, g + i);
+        const __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), x));
+        _mm512_mask_storeu_ps(g + i, k, _mm512_mul_ps(_mm512_div_ps(x, _mm512_add_ps(one, e)), _mm512_maskz_loadu_ps(k, u + i)));
+    }
+}
+
+bool ingot_swiglu_avx512(float *g, const float *u, size_t n) {
+    if (ingot_simd_get() < INGOT_SIMD_AVX512) return false;
+    swiglu512(g, u, n);
+    return true;
+}
+
 #else
+bool ingot_swiglu_avx512(float *g, const float *u, size_t n) {
+    (void)g, (void)u, (void)n;
+    return false;
+}
+
 bool ingot_attend_tile_ok(int head_dim) {
     (void)head_dim;
     return false;
