@@ -614,6 +614,17 @@ static int test_quantize_f8_dot_all_codes(void) {
         qt->vec_dot_ref(N, &s1, z, y);
         qt->vec_dot(N, &s2, z, y);
         CHECK_MSG(isnan(s1) && isnan(s2), "level %d NaN code: %g vs ref %g", lvl, s2, s1);
+        // dequantize_row: the reference's bits for every code (NaN included)
+        // and scale here, at every block count (odd counts end in a lone block).
+        for (int nbk = 1; nbk <= NB; nbk++) {
+            float d1[N], d2[N];
+            for (int k = 0; k < 2; k++) {
+                qt->dequantize_row_ref(k ? z : x, d1, (int64_t)nbk * 32);
+                qt->dequantize_row(k ? z : x, d2, (int64_t)nbk * 32);
+                CHECK_MSG(memcmp(d1, d2, sizeof(float) * (size_t)nbk * 32) == 0,
+                          "level %d f8_e4m3_r32 dequantize of %d blocks differs", lvl, nbk);
+            }
+        }
     }
     ingot_simd_set(ingot_simd_detect());
     return 0;
