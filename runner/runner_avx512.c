@@ -1,5 +1,6 @@
 // AVX-512 kernels of the forward pass: attention of many queries at once
-// (prompt processing) and SwiGLU. Each has a check the caller makes first;
+// (prompt processing), attention of one token's heads that share a key /
+// value head (decoding), and SwiGLU. Each has a check the caller makes first;
 // elsewhere the portable code in runner_ops.c / runner_forward.c runs.
 //
 // Attention: up to 16 query rows that share one key/value head (the heads
@@ -144,6 +145,112 @@ void ingot_attend_tile(const ingot_attn_tile *t, const float *keys, const float 
     attend_tile512(t, keys, vals, stride, head_dim, scale, scratch);
 }
 
+// ---- decode attention: one token, the heads of one GQA group -----------------------------
+// Scores of 16 keys against one query: a vector of products per key, then
+// one transposed reduction of the 16 vectors (lane u = key u). Values:
+// each value row is loaded once for up to 4 heads, 64 dims at a time.
+
+// r[u] = Σ lanes of a[u], u < 16.
+ATT512 static inline __m512 reduce16(const __m512 *a) {
+    __m512 t[8], u[4];
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; k++)
+        t[k] = _mm512_add_ps(_mm512_unpacklo_ps(a[2 * k], a[2 * k + 1]), _mm512_unpackhi_ps(a[2 * k], a[2 * k + 1]));
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) {
+        const __m512d x = _mm512_castps_pd(t[2 * k]), y = _mm512_castps_pd(t[2 * k + 1]);
+        u[k] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(x, y)), _mm512_castpd_ps(_mm512_unpackhi_pd(x, y)));
+    }
+    // u[k]: keys 4k..4k+3 in every 128-bit lane, partial over that lane.
+    const __m512 w0 = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], 0x44), _mm512_shuffle_f32x4(u[0], u[1], 0xEE));
+    const __m512 w1 = _mm512_add_ps(_mm512_shuffle_f32x4(u[2], u[3], 0x44), _mm512_shuffle_f32x4(u[2], u[3], 0xEE));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(w0, w1, 0x88), _mm512_shuffle_f32x4(w0, w1, 0xDD));
+}
+
+// sc[0..nk) (padded to 16) = q · key(lo + j) * scale, -inf past nk.
+ATT512 static void group_scores(const float *q, const float *keys, size_t stride, int hd, int lo, int nk, float scale,
+                                float *sc) {
+    for (int j0 = 0; j0 < nk; j0 += 16) {
+        __m512 a[16];
+        const float *k[16];
+#pragma GCC unroll 16
+        for (int u = 0; u < 16; u++) {
+            a[u] = _mm512_setzero_ps();
+            k[u] = keys + (size_t)(lo + (j0 + u < nk ? j0 + u : nk - 1)) * stride;
+        }
+        for (int d = 0; d < hd; d += 16) {
+            const __m512 qv = _mm512_loadu_ps(q + d);
+#pragma GCC unroll 16
+            for (int u = 0; u < 16; u++) a[u] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k[u] + d), a[u]);
+        }
+        const __mmask16 ok = nk - j0 >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (nk - j0)) - 1);
+        const __m512 r = _mm512_mul_ps(reduce16(a), _mm512_set1_ps(scale));
+        _mm512_storeu_ps(sc + j0, _mm512_mask_blend_ps(ok, _mm512_set1_ps(-INFINITY), r));
+    }
+}
+
+// Softmax weights in place over n16 (a multiple of 16) scores, unnormalised;
+// returns 1 / their sum.
+ATT512 static float group_softmax(float *sc, int n16) {
+    __m512 mx = _mm512_set1_ps(-INFINITY);
+    for (int j = 0; j < n16; j += 16) mx = _mm512_max_ps(mx, _mm512_loadu_ps(sc + j));
+    const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx)), ninf = _mm512_set1_ps(-INFINITY);
+    __m512 sum = _mm512_setzero_ps();
+    for (int j = 0; j < n16; j += 16) {
+        const __m512 s = _mm512_loadu_ps(sc + j);
+        const __m512 e = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(s, ninf, _CMP_NEQ_OQ), exp512(_mm512_sub_ps(s, m)));
+        _mm512_storeu_ps(sc + j, e);
+        sum = _mm512_add_ps(sum, e);
+    }
+    return 1.0f / _mm512_reduce_add_ps(sum);
+}
+
+// out[h][d0 .. d0 + 16 nc) = inv[h] Σ_j p[h][j] v(lo + j), nh ≤ 4, nc ≤ 4.
+ATT512 static void group_values(const float *p, size_t p_stride, const float *inv, int nh, const float *vals,
+                                size_t stride, int lo, int nk, int d0, int nc, float *const *out) {
+    __m512 a[4][4];
+#pragma GCC unroll 4
+    for (int h = 0; h < 4; h++)
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) a[h][c] = _mm512_setzero_ps();
+    for (int j = 0; j < nk; j++) {
+        const float *v = vals + (size_t)(lo + j) * stride + d0;
+        __m512 vv[4];
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) vv[c] = c < nc ? _mm512_loadu_ps(v + 16 * c) : _mm512_setzero_ps();
+#pragma GCC unroll 4
+        for (int h = 0; h < 4; h++) {
+            if (h >= nh) break;
+            const __m512 w = _mm512_set1_ps(p[(size_t)h * p_stride + j]);
+#pragma GCC unroll 4
+            for (int c = 0; c < 4; c++) a[h][c] = _mm512_fmadd_ps(w, vv[c], a[h][c]);
+        }
+    }
+    for (int h = 0; h < nh; h++)
+        for (int c = 0; c < nc; c++) _mm512_storeu_ps(out[h] + d0 + 16 * c, _mm512_mul_ps(a[h][c], _mm512_set1_ps(inv[h])));
+}
+
+ATT512 static void attend_group512(const float *const *q, float *const *out, int nh, int lo, int hi, const float *keys,
+                                   const float *vals, size_t stride, int hd, float scale, float *scratch) {
+    const int nk = hi - lo + 1, n16 = (nk + 15) & ~15;
+    for (int h0 = 0; h0 < nh; h0 += 4) {
+        const int m = nh - h0 < 4 ? nh - h0 : 4;
+        float inv[4];
+        for (int h = 0; h < m; h++) {
+            group_scores(q[h0 + h], keys, stride, hd, lo, nk, scale, scratch + (size_t)h * n16);
+            inv[h] = group_softmax(scratch + (size_t)h * n16, n16);
+        }
+        for (int d0 = 0; d0 < hd; d0 += 64)
+            group_values(scratch, (size_t)n16, inv, m, vals, stride, lo, nk, d0, (hd - d0) / 16 < 4 ? (hd - d0) / 16 : 4,
+                         out + h0);
+    }
+}
+
+void ingot_attend_group(const float *const *q, float *const *out, int nh, int lo, int hi, const float *keys,
+                        const float *vals, size_t stride, int head_dim, float scale, float *scratch) {
+    attend_group512(q, out, nh, lo, hi, keys, vals, stride, head_dim, scale, scratch);
+}
+
 // g[i] = silu(g[i]) · u[i] = g / (1 + e^-g) · u.
 ATT512 static void swiglu512(float *g, const float *u, size_t n) {
     size_t i = 0;
@@ -168,6 +275,12 @@ bool ingot_swiglu_avx512(float *g, const float *u, size_t n) {
 }
 
 #else
+void ingot_attend_group(const float *const *q, float *const *out, int nh, int lo, int hi, const float *keys,
+                        const float *vals, size_t stride, int head_dim, float scale, float *scratch) {
+    (void)q, (void)out, (void)nh, (void)lo, (void)hi, (void)keys, (void)vals, (void)stride, (void)head_dim;
+    (void)scale, (void)scratch;
+}
+
 bool ingot_swiglu_avx512(float *g, const float *u, size_t n) {
     (void)g, (void)u, (void)n;
     return false;

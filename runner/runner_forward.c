@@ -150,6 +150,28 @@ static void attn_tile_item(void *ctx, size_t i, int worker) {
                       worker_scratch(s, worker));
 }
 
+// Decoding: the heads of one GQA group of one token together (runner_avx512.c).
+static void attn_group_item(void *ctx, size_t i, int worker) {
+    const attn_job *j = ctx;
+    const ingot_model_config *c = &j->m->cfg;
+    ingot_state *s = j->s;
+    const int ratio = c->n_head / c->n_head_kv, hd = c->head_dim;
+    const int t = (int)(i / (size_t)c->n_head_kv), g = (int)(i % (size_t)c->n_head_kv), p = j->pos + t;
+    const size_t off = (size_t)j->layer * (size_t)s->n_ctx * (size_t)s->kv_row + (size_t)g * hd;
+    for (int h0 = 0; h0 < ratio; h0 += 4) {
+        const float *q[4];
+        float *out[4];
+        const int nh = ratio - h0 < 4 ? ratio - h0 : 4;
+        for (int h = 0; h < nh; h++) {
+            const size_t at = ((size_t)t * c->n_head + (size_t)(g * ratio + h0 + h)) * hd;
+            q[h] = s->q + at;
+            out[h] = s->att_out + at;
+        }
+        ingot_attend_group(q, out, nh, first_key(p, j->m->layers[j->layer].sliding_window), p, s->kcache + off,
+                           s->vcache + off, (size_t)s->kv_row, hd, j->m->attn_scale, worker_scratch(s, worker));
+    }
+}
+
 static void qk_norm(const ingot_model *m, float *x, int n, int n_heads, const float *w) {
     const int hd = m->cfg.head_dim, dim = n_heads * hd;
     for (int t = 0; t < n; t++) {
@@ -189,6 +211,8 @@ static void attention_gqa(const ingot_model *m, ingot_state *s, int l, int n, in
     if (n > 1 && ingot_attend_tile_ok(hd)) {
         const size_t tiles = ((size_t)n * (size_t)(c->n_head / c->n_head_kv) + ATTN_TILE - 1) / ATTN_TILE;
         ingot_pool_run(attn_pool(s, n, pos, c->n_head, hd), tiles * (size_t)c->n_head_kv, attn_tile_item, &j);
+    } else if (ingot_attend_tile_ok(hd)) {
+        ingot_pool_run(attn_pool(s, n, pos, c->n_head, hd), (size_t)c->n_head_kv, attn_group_item, &j);
     } else {
         ingot_pool_run(attn_pool(s, n, pos, c->n_head, hd), (size_t)n * (size_t)c->n_head, attn_item, &j);
     }

@@ -200,6 +200,11 @@ bool ingot_attend_tile_ok(int head_dim);
 size_t ingot_attend_tile_scratch(int head_dim, int n_keys);
 void ingot_attend_tile(const ingot_attn_tile *t, const float *keys, const float *vals, size_t stride, int head_dim,
                        float scale, float *scratch);
+// One token's nh query heads that share a key/value head (runner_avx512.c,
+// AVX-512; runs where ingot_attend_tile_ok): each attends keys lo..hi.
+// scratch: ingot_attend_tile_scratch(head_dim, hi - lo + 1) floats.
+void ingot_attend_group(const float *const *q, float *const *out, int nh, int lo, int hi, const float *keys,
+                        const float *vals, size_t stride, int head_dim, float scale, float *scratch);
 
 // Router: pick k experts from logits [n_expert].
 typedef struct ingot_route_params {

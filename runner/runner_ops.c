@@ -7,28 +7,46 @@
 
 #include "runner_internal.h"
 
-void ingot_rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
-    // HF LlamaRMSNorm: x * rsqrt(mean(x²) + eps) * w, in float32.
-    // Sum of squares in double, eight running partial sums (no dependency
-    // chain through one accumulator).
-    double p[8] = {0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) p[k] += (double)x[i + k] * x[i + k];
-    double ss = ((p[0] + p[4]) + (p[1] + p[5])) + ((p[2] + p[6]) + (p[3] + p[7]));
-    for (; i < n; i++) ss += (double)x[i] * x[i];
-    const float r = (float)(1.0 / sqrt(ss / n + eps));
-    if (w) {
-        for (i = 0; i < n; i++) out[i] = x[i] * r * w[i];
-    } else {
-        for (i = 0; i < n; i++) out[i] = x[i] * r;
-    }
-}
-
 // 8-wide GCC/Clang vector type: SSE pairs on baseline x86-64, one AVX
 // register with -mavx2; unaligned loads go through memcpy. Values never
 // cross a function boundary as vectors (that would tie the ABI to AVX).
 typedef float v8f __attribute__((vector_size(32)));
+
+typedef float v4f __attribute__((vector_size(16)));
+typedef double v4d __attribute__((vector_size(32)));
+
+void ingot_rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
+    // HF LlamaRMSNorm: x * rsqrt(mean(x²) + eps) * w, in float32. The sum
+    // of squares is taken in double, in eight running partial sums.
+    v4d p0 = {0}, p1 = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v4f a, b;
+        memcpy(&a, x + i, sizeof a), memcpy(&b, x + i + 4, sizeof b);
+        const v4d da = __builtin_convertvector(a, v4d), db = __builtin_convertvector(b, v4d);
+        p0 += da * da;
+        p1 += db * db;
+    }
+    p0 += p1;
+    double ss = (p0[0] + p0[2]) + (p0[1] + p0[3]);
+    for (; i < n; i++) ss += (double)x[i] * x[i];
+    const float r = (float)(1.0 / sqrt(ss / n + eps));
+    i = 0;
+    for (; w && i + 8 <= n; i += 8) {
+        v8f a, b;
+        memcpy(&a, x + i, sizeof a), memcpy(&b, w + i, sizeof b);
+        a = a * r * b;
+        memcpy(out + i, &a, sizeof a);
+    }
+    for (; i + 8 <= n; i += 8) {
+        v8f a;
+        memcpy(&a, x + i, sizeof a);
+        a = a * r;
+        memcpy(out + i, &a, sizeof a);
+    }
+    for (; i < n; i++) out[i] = x[i] * r * (w ? w[i] : 1.0f);
+}
+
 
 float ingot_dot_f32(const float *a, const float *b, int n) {
     v8f acc0 = {0}, acc1 = {0}, x0, y0, x1, y1;

@@ -194,6 +194,55 @@ static int test_runner_attention_tile(void) {
     return 0;
 }
 
+// The decode kernel (heads of one GQA group, one token) against the same
+// double-precision reference: 1..6 heads (two passes of at most 4), key
+// counts around multiples of 16, a window, head sizes 16..160.
+static int test_runner_attention_group(void) {
+    if (!ingot_attend_tile_ok(16)) {
+        printf("  skip: the group kernel needs AVX-512\n");
+        return INGOT_TEST_SKIP;
+    }
+    enum { NK = 70, HD_MAX = 160, S = HD_MAX + 5 };
+    static float keys[NK * S], vals[NK * S], q[6 * HD_MAX], out[6 * HD_MAX];
+    float *scratch = malloc(ingot_attend_tile_scratch(HD_MAX, NK) * sizeof(float));
+    CHECK(scratch != NULL);
+    uint32_t st = 11;
+    for (int i = 0; i < NK * S; i++) keys[i] = 2 * tile_rand(&st) - 1, vals[i] = 2 * tile_rand(&st) - 1;
+    static const int hds[] = {16, 64, 160}, nhs[] = {1, 3, 6}, his[] = {0, 15, 16, 33, 69};
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++)
+            for (int c = 0; c < 5; c++)
+                for (int win = 0; win < 2; win++) {
+                    const int hd = hds[a], nh = nhs[b], hi = his[c], lo = win && hi > 9 ? hi - 9 : 0;
+                    const float *qp[6];
+                    float *op[6];
+                    for (int i = 0; i < nh * hd; i++) q[i] = 3 * tile_rand(&st) - 1.5f;
+                    for (int h = 0; h < nh; h++) qp[h] = q + h * hd, op[h] = out + h * hd;
+                    const float scale = 1.0f / sqrtf((float)hd);
+                    for (int h0 = 0; h0 < nh; h0 += 4)
+                        ingot_attend_group(qp + h0, op + h0, nh - h0 < 4 ? nh - h0 : 4, lo, hi, keys + 2, vals + 1, S,
+                                           hd, scale, scratch);
+                    for (int h = 0; h < nh; h++) {
+                        double w[NK], mx = -1e300, sum = 0;
+                        for (int j = lo; j <= hi; j++) {
+                            double d = 0;
+                            for (int k = 0; k < hd; k++) d += (double)q[h * hd + k] * keys[j * S + 2 + k];
+                            w[j] = d * scale;
+                            mx = w[j] > mx ? w[j] : mx;
+                        }
+                        for (int j = lo; j <= hi; j++) sum += (w[j] = exp(w[j] - mx));
+                        for (int k = 0; k < hd; k++) {
+                            double o = 0;
+                            for (int j = lo; j <= hi; j++) o += w[j] / sum * vals[j * S + 1 + k];
+                            CHECK_MSG(fabs(out[h * hd + k] - o) <= 2e-6, "hd %d nh %d keys %d..%d head %d dim %d: %g vs %g",
+                                      hd, nh, lo, hi, h, k, (double)out[h * hd + k], o);
+                        }
+                    }
+                }
+    free(scratch);
+    return 0;
+}
+
 // ingot_argmax against the running scan `x[i] > x[best]`: ties (first
 // wins), NaNs (never win; one at index 0 is kept), signed zeros, lengths
 // around the 16-wide blocks.
@@ -1151,7 +1200,7 @@ static int test_runner_q8_0_top1(void) {
     return 0;
 }
 
-INGOT_TEST_MAIN(T(runner_attention_tile), T(runner_argmax), T(runner_swiglu), T(runner_rope_neox), T(runner_rope_interleave), T(runner_rope_yarn), T(runner_rope_linear_llama3),
+INGOT_TEST_MAIN(T(runner_attention_tile), T(runner_attention_group), T(runner_argmax), T(runner_swiglu), T(runner_rope_neox), T(runner_rope_interleave), T(runner_rope_yarn), T(runner_rope_linear_llama3),
                 T(runner_attention_naive), T(runner_rmsnorm), T(runner_moe_softmax_topk),
                 T(runner_moe_deepseek_v3), T(runner_moe_deepseek_v2_groups), T(runner_sampler), T(runner_metrics),
                 T(runner_tiny_llama_golden), T(runner_open_rejects),
