@@ -741,119 +741,266 @@ AVX512 static void q3_k_vec_dot(int64_t n, float *s, const void *vx, const void 
 }
 
 // ---- 32-value block dots with VNNI (vpdpbusd) ------------------------------------------------
-// Two blocks per 512-bit vector (int32 lanes 0-7: first block, 8-15:
-// second); unsigned levels × signed activations summed straight into
-// int32, the level offset taken off as offset · Σ y. Installed when the
-// CPU has AVX512_VNNI.
-#define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
+// Four blocks per step, weights and activations gathered with byte
+// permutes (VBMI) so that 128-bit lane k holds 16 values of block k: a
+// "lo" vector with elements 0-15 of the four blocks and a "hi" vector with
+// elements 16-31. Both feed the same int32 lanes (4 per block), so one
+// int->float conversion and one multiply-add per step cover four blocks,
+// with the eight f16 scales of the step converted by two vcvtph2ps. Levels
+// are unsigned (vpdpbusd's left operand); an offset is taken off as offset
+// times the activation sums. Accumulators stay in vectors for the whole
+// row. Installed when the CPU has AVX512_VNNI, VBMI and BITALG; the
+// blocks of a row that do not fill a step go through the _ref kernel.
+//
+// Loads: a 64-byte load that straddles two cache lines costs far more than
+// an aligned one while the weights stream in from memory, so activation
+// steps are read as three aligned lines whenever the row allows it (8-byte
+// aligned, the lines inside the row), and weights as one 64-byte load plus
+// one short load, never two overlapping 64-byte ones.
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,avx512bitalg,avx2,fma,f16c")))
 
-// Nibbles of two 16-byte qs arrays: [a lo, a hi, b lo, b hi] (elements in order).
-VNNI static inline __m512i nibbles2(const uint8_t *qa, const uint8_t *qb) {
-    const __m256i b = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)qa)),
-                                              _mm_loadu_si128((const __m128i *)qb), 1);
-    const __m512i bb = _mm512_inserti64x4(_mm512_castsi256_si512(b), _mm256_srli_epi16(b, 4), 1);
-    return _mm512_and_si512(_mm512_shuffle_i64x2(bb, bb, _MM_SHUFFLE(3, 1, 2, 0)), _mm512_set1_epi8(0x0F));
+// Index tables: weights of a step are a 64-byte load `a` at +0 and a short
+// load `b` at +boff; VPERMT2B index of step byte o, VPERMT2W index of the
+// f16 at step byte o.
+#define BYTE_AT(o, boff) ((o) < 64 ? (o) : (o) + 64 - (boff))
+#define WORD_AT(o, boff) ((o) < 64 ? (o) / 2 : 32 + ((o) - (boff)) / 2)
+#define R4(f, k, j) f(k, j), f(k, (j) + 1), f(k, (j) + 2), f(k, (j) + 3)
+#define R16(f, k) R4(f, k, 0), R4(f, k, 4), R4(f, k, 8), R4(f, k, 12)
+#define R64(f) R16(f, 0), R16(f, 1), R16(f, 2), R16(f, 3)
+// 16 words: the f16 at byte `off` of each of the four B-byte blocks, four times.
+#define SCALE_W(B, off, boff, k) WORD_AT((B) * (k) + (off), boff)
+#define SCALE_W4(B, off, boff, k)                                                                      \
+    SCALE_W(B, off, boff, k), SCALE_W(B, off, boff, k), SCALE_W(B, off, boff, k), SCALE_W(B, off, boff, k)
+#define SCALE_IDX(B, off, boff)                                                                        \
+    SCALE_W4(B, off, boff, 0), SCALE_W4(B, off, boff, 1), SCALE_W4(B, off, boff, 2), SCALE_W4(B, off, boff, 3)
+
+// Nibble bytes (qs[16] at byte QS of a B-byte block): 16 bytes per block.
+#define Q4_0_QS(k, j) BYTE_AT(18 * (k) + 2 + (j), 64)
+#define Q4_1_QS(k, j) BYTE_AT(20 * (k) + 4 + (j), 64)
+#define Q5_0_QS(k, j) BYTE_AT(22 * (k) + 6 + (j), 56)
+#define Q5_1_QS(k, j) BYTE_AT(24 * (k) + 8 + (j), 64)
+static const uint8_t k_q4_0_qs[64] = {R64(Q4_0_QS)};
+static const uint8_t k_q4_1_qs[64] = {R64(Q4_1_QS)};
+static const uint8_t k_q5_0_qs[64] = {R64(Q5_0_QS)};
+static const uint8_t k_q5_1_qs[64] = {R64(Q5_1_QS)};
+static const uint16_t k_q4_0_d[32] = {SCALE_IDX(18, 0, 64)};
+static const uint16_t k_q5_0_d[32] = {SCALE_IDX(22, 0, 56)};
+// _1 types: d in words 0-15, m in words 16-31.
+static const uint16_t k_q4_1_dm[32] = {SCALE_IDX(20, 0, 64), SCALE_IDX(20, 2, 64)};
+static const uint16_t k_q5_1_dm[32] = {SCALE_IDX(24, 0, 64), SCALE_IDX(24, 2, 64)};
+// q5 high bits: qword q of the gathered vector holds qh (32 bits) of block
+// q / 2, so VPSHUFBITQMB with bit index j (lo) or 16 + j (hi) in the bytes
+// of block k's lane gives the 64-bit mask of the levels with bit 4 set.
+#define QH_W(B, qh, boff, k) WORD_AT((B) * (k) + (qh), boff), WORD_AT((B) * (k) + (qh) + 2, boff), 0, 0
+#define QH_W2(B, qh, boff, k) QH_W(B, qh, boff, k), QH_W(B, qh, boff, k)
+#define QH_IDX(B, qh, boff) QH_W2(B, qh, boff, 0), QH_W2(B, qh, boff, 1), QH_W2(B, qh, boff, 2), QH_W2(B, qh, boff, 3)
+static const uint16_t k_q5_0_qh[32] = {QH_IDX(22, 2, 56)};
+static const uint16_t k_q5_1_qh[32] = {QH_IDX(24, 4, 64)};
+#define BIT_LO(k, j) (j)
+#define BIT_HI(k, j) (16 + (j))
+static const uint8_t k_bit_lo[64] = {R64(BIT_LO)};
+static const uint8_t k_bit_hi[64] = {R64(BIT_HI)};
+
+// q8_0 steps (34-byte blocks, 136 bytes) starting 8t bytes into a line,
+// read as three lines l0, l1, l2: VPERMT2B over (l0, l1) with index o & 127,
+// then a merge-masked VPERMB of l2 (same index, low 6 bits) for the bytes
+// at o >= 128. Phase 0 also serves q8_0 weights (l2 then a short load).
+#define Q8_B(t, k, j, off) ((8 * (t) + 34 * (k) + (off) + (j)) & 127)
+#define Q8_B4(t, k, j, off) Q8_B(t, k, j, off), Q8_B(t, k, (j) + 1, off), Q8_B(t, k, (j) + 2, off), Q8_B(t, k, (j) + 3, off)
+#define Q8_B16(t, k, off) Q8_B4(t, k, 0, off), Q8_B4(t, k, 4, off), Q8_B4(t, k, 8, off), Q8_B4(t, k, 12, off)
+#define Q8_B64(t, off) Q8_B16(t, 0, off), Q8_B16(t, 1, off), Q8_B16(t, 2, off), Q8_B16(t, 3, off)
+#define Q8_W(t, k) (((8 * (t) + 34 * (k)) / 2) & 63)
+#define Q8_W4(t, k) Q8_W(t, k), Q8_W(t, k), Q8_W(t, k), Q8_W(t, k)
+// Bits of the 16 bytes of block k (at 8t + 34k + off + j) that lie in l2.
+#define Q8_J0(t, k, off) (128 - 8 * (t) - 34 * (k) - (off))
+#define Q8_M16(t, k, off)                                                                              \
+    ((uint64_t)(Q8_J0(t, k, off) <= 0 ? 0xFFFF : Q8_J0(t, k, off) >= 16 ? 0 : (0xFFFF << Q8_J0(t, k, off)) & 0xFFFF) \
+     << (16 * (k)))
+#define Q8_M64(t, off) (Q8_M16(t, 0, off) | Q8_M16(t, 1, off) | Q8_M16(t, 2, off) | Q8_M16(t, 3, off))
+#define Q8_MD4(t, k) ((8 * (t) + 34 * (k) >= 128 ? 0xFu : 0u) << (4 * (k)))
+typedef struct {
+    uint8_t lo[64], hi[64]; // elements 0-15 / 16-31 of the four blocks
+    uint16_t d[32];         // scales, words 0-15
+    uint64_t mlo, mhi;      // bytes from l2
+    uint32_t md;            // scale words from l2
+} __attribute__((aligned(64))) q8_phase;
+#define Q8_PHASE(t)                                                                                    \
+    {{Q8_B64(t, 2)}, {Q8_B64(t, 18)}, {Q8_W4(t, 0), Q8_W4(t, 1), Q8_W4(t, 2), Q8_W4(t, 3)},           \
+     Q8_M64(t, 2), Q8_M64(t, 18), Q8_MD4(t, 0) | Q8_MD4(t, 1) | Q8_MD4(t, 2) | Q8_MD4(t, 3)}
+static const q8_phase k_q8_phase[8] = {Q8_PHASE(0), Q8_PHASE(1), Q8_PHASE(2), Q8_PHASE(3),
+                                       Q8_PHASE(4), Q8_PHASE(5), Q8_PHASE(6), Q8_PHASE(7)};
+// Unaligned activation steps: hi from the loads at +8 / +72.
+#define Q8_HI8(k, j) (34 * (k) + 18 + (j) - 8)
+static const uint8_t k_q8_hi8[64] = {R64(Q8_HI8)};
+
+VNNI static inline __m512i vload(const void *p) { return _mm512_loadu_si512(p); }
+
+// Index vectors and constants of a row's steps (each kernel loads the ones
+// it uses).
+typedef struct {
+    __m512i qs, d, qh; // weights: values, scales (d, then m for _1 types), q5 high bits
+    __m512i bit_lo, bit_hi, grid, off;
+} vnni_consts;
+VNNI static inline vnni_consts vnni_consts_load(const uint8_t *qs, const uint16_t *d, const uint16_t *qh, int off) {
+    vnni_consts c;
+    c.qs = qs ? vload(qs) : _mm512_setzero_si512();
+    c.d = d ? vload(d) : _mm512_setzero_si512();
+    c.qh = qh ? vload(qh) : _mm512_setzero_si512();
+    c.bit_lo = vload(k_bit_lo);
+    c.bit_hi = vload(k_bit_hi);
+    c.grid = _mm512_broadcast_i32x4(
+        _mm_xor_si128(_mm_loadu_si128((const __m128i *)ingot_iq4nl_values), _mm_set1_epi8((char)0x80)));
+    c.off = _mm512_set1_epi8((char)off);
+    return c;
 }
-// Bit 4 of q5 levels from two 32-bit qh words.
-VNNI static inline __m512i q5_high2(const uint8_t *ha, const uint8_t *hb) {
-    uint32_t a, b;
-    memcpy(&a, ha, 4);
-    memcpy(&b, hb, 4);
-    return _mm512_maskz_mov_epi8(((uint64_t)b << 32) | a, _mm512_set1_epi8(0x10));
+
+// Four q8_0 blocks: values (lo, hi) and scales (4 lanes per block).
+typedef struct {
+    __m512i lo, hi;
+    __m512 d;
+} q8_step;
+VNNI static inline q8_step q8_step_gather(__m512i l0, __m512i l1, __m512i l2, const q8_phase *ph) {
+    const __m512i ilo = vload(ph->lo), ihi = vload(ph->hi), id = vload(ph->d);
+    q8_step s;
+    s.lo = _mm512_mask_permutexvar_epi8(_mm512_permutex2var_epi8(l0, ilo, l1), ph->mlo, ilo, l2);
+    s.hi = _mm512_mask_permutexvar_epi8(_mm512_permutex2var_epi8(l0, ihi, l1), ph->mhi, ihi, l2);
+    const __m512i d = _mm512_mask_permutexvar_epi16(_mm512_permutex2var_epi16(l0, id, l1), ph->md, id, l2);
+    s.d = _mm512_cvtph_ps(_mm512_castsi512_si256(d));
+    return s;
 }
-VNNI static inline __m512i dpb(__m512i u, __m512i s) { return _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, s); }
+// Activation step at p in the row [beg, end): aligned lines when the step
+// starts 8t bytes into a line and its three lines lie inside the row,
+// otherwise four unaligned loads (at +0 / +64 for lo, +8 / +72 for hi).
+VNNI static inline q8_step q8_step_load(const uint8_t *p, const uint8_t *beg, const uint8_t *end) {
+    const uintptr_t m = (uintptr_t)p & 63;
+    const uint8_t *a = p - m;
+    if ((m & 7) == 0 && a >= beg && end - a >= 192)
+        return q8_step_gather(_mm512_load_si512(a), _mm512_load_si512(a + 64), _mm512_load_si512(a + 128),
+                              &k_q8_phase[m >> 3]);
+    const q8_phase *ph = &k_q8_phase[0];
+    const __m512i l0 = vload(p), l1 = vload(p + 64);
+    q8_step s;
+    s.lo = _mm512_permutex2var_epi8(l0, vload(ph->lo), l1);
+    s.hi = _mm512_permutex2var_epi8(vload(p + 8), vload(k_q8_hi8), vload(p + 72));
+    s.d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi16(l0, vload(ph->d), l1)));
+    return s;
+}
+// Σ u·y over both halves, 4 int32 lanes per block.
+VNNI static inline __m512i dot_step(__m512i ulo, __m512i uhi, const q8_step *y) {
+    return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), ulo, y->lo), uhi, y->hi);
+}
+// The 64 nibble bytes of a step: lo nibbles (elements 0-15), hi (16-31).
+VNNI static inline void nibbles_step(__m512i q, __m512i *lo, __m512i *hi) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    *lo = _mm512_and_si512(q, m4);
+    *hi = _mm512_and_si512(_mm512_srli_epi16(q, 4), m4);
+}
+// Bit 4 of q5 levels from the step's gathered qh words.
+VNNI static inline void q5_high_step(__m512i qh, const vnni_consts *c, __m512i *lo, __m512i *hi) {
+    const __m512i b4 = _mm512_set1_epi8(0x10);
+    *lo = _mm512_mask_add_epi8(*lo, _mm512_bitshuffle_epi64_mask(qh, c->bit_lo), *lo, b4);
+    *hi = _mm512_mask_add_epi8(*hi, _mm512_bitshuffle_epi64_mask(qh, c->bit_hi), *hi, b4);
+}
+VNNI static inline __m512 f16_lo(__m512i w) { return _mm512_cvtph_ps(_mm512_castsi512_si256(w)); }
+VNNI static inline __m512 f16_hi(__m512i w) { return _mm512_cvtph_ps(_mm512_extracti64x4_epi64(w, 1)); }
+VNNI static inline __m512i load8(const uint8_t *p) { return _mm512_castsi128_si512(_mm_loadl_epi64((const __m128i *)p)); }
+VNNI static inline __m512i load16(const uint8_t *p) { return _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)p)); }
+VNNI static inline __m512i load32(const uint8_t *p) { return _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)p)); }
 
-// Σ over blocks of d_x d_y (Σ u·y − off·Σ y); u = LEVELS(i) unsigned.
-#define VNNI_DOT_SYM(name, xtype, LEVELS, OFF)                                                              \
-    VNNI static void name(int64_t n, float *s, const void *vx, const void *vy) {                             \
-        const xtype *x = vx;                                                                                 \
-        const ingot_block_q8_0 *y = vy;                                                                      \
-        const int64_t nb = n / INGOT_QK;                                                                     \
-        const __m512i off = _mm512_set1_epi8((char)(OFF));                                                   \
-        __m512 acc = _mm512_setzero_ps();                                                                    \
-        int64_t i = 0;                                                                                       \
-        for (; i + 2 <= nb; i += 2) {                                                                        \
-            const __m512i qy = load2x256(y[i].qs, y[i + 1].qs);                                              \
-            const __m512i p = _mm512_sub_epi32(dpb(LEVELS(i), qy), dpb(off, qy));                            \
-            const __m512 d = block_scales2(h2f(x[i].d) * h2f(y[i].d), h2f(x[i + 1].d) * h2f(y[i + 1].d));    \
-            acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);                                            \
-        }                                                                                                    \
-        float sum = _mm512_reduce_add_ps(acc);                                                               \
-        if (i < nb) {                                                                                        \
-            float r;                                                                                         \
-            name##_tail(INGOT_QK, &r, &x[i], &y[i]);                                                         \
-            sum += r;                                                                                        \
-        }                                                                                                    \
-        *s = sum;                                                                                            \
-    }
-
-#define Q8_0_U(i) _mm512_xor_si512(load2x256(x[i].qs, x[i + 1].qs), _mm512_set1_epi8((char)0x80))
-#define Q4_0_U(i) nibbles2(x[i].qs, x[i + 1].qs)
-#define Q5_0_U(i) _mm512_or_si512(nibbles2(x[i].qs, x[i + 1].qs), q5_high2(x[i].qh, x[i + 1].qh))
-#define IQ4_NL_U(i) _mm512_shuffle_epi8(grid128, nibbles2(x[i].qs, x[i + 1].qs))
-
-#define q8_0_vnni_tail ingot_q8_0_vec_dot_ref
-#define q4_0_vnni_tail ingot_q4_0_vec_dot_ref
-#define q5_0_vnni_tail ingot_q5_0_vec_dot_ref
-#define iq4_nl_vnni_tail ingot_iq4_nl_vec_dot_ref
-VNNI_DOT_SYM(q8_0_vnni, ingot_block_q8_0, Q8_0_U, 0x80)
-VNNI_DOT_SYM(q4_0_vnni, ingot_block_q4_0, Q4_0_U, 8)
-VNNI_DOT_SYM(q5_0_vnni, ingot_block_q5_0, Q5_0_U, 16)
-
-// IQ4_NL: grid + 128 (1..241) as unsigned levels, offset 128.
-VNNI static void iq4_nl_vnni(int64_t n, float *s, const void *vx, const void *vy) {
-    const __m128i g = _mm_add_epi8(_mm_loadu_si128((const __m128i *)ingot_iq4nl_values), _mm_set1_epi8((char)0x80));
-    const __m512i grid128 = _mm512_broadcast_i32x4(g);
-    const ingot_block_iq4_nl *x = vx;
-    const ingot_block_q8_0 *y = vy;
-    const int64_t nb = n / INGOT_QK;
-    const __m512i off = _mm512_set1_epi8((char)0x80);
-    __m512 acc = _mm512_setzero_ps();
-    int64_t i = 0;
-    for (; i + 2 <= nb; i += 2) {
-        const __m512i qy = load2x256(y[i].qs, y[i + 1].qs);
-        const __m512i p = _mm512_sub_epi32(dpb(IQ4_NL_U(i), qy), dpb(off, qy));
-        const __m512 d = block_scales2(h2f(x[i].d) * h2f(y[i].d), h2f(x[i + 1].d) * h2f(y[i + 1].d));
-        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
-    }
-    float sum = _mm512_reduce_add_ps(acc);
-    if (i < nb) {
-        float r;
-        iq4_nl_vnni_tail(INGOT_QK, &r, &x[i], &y[i]);
-        sum += r;
-    }
-    *s = sum;
+// Symmetric types: acc + d_x d_y (Σ u·y − off·Σ y), 4 lanes per block.
+VNNI static inline __m512 sym_step(__m512i ulo, __m512i uhi, __m512 dx, const q8_step *y, const vnni_consts *c,
+                                   __m512 acc) {
+    const __m512i p = _mm512_sub_epi32(dot_step(ulo, uhi, y), dot_step(c->off, c->off, y));
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(dx, y->d), acc);
+}
+// _1 types: acc + d_y (d_x Σ q·y + m_x Σ y); dm: f16 d (words 0-15), m (16-31).
+VNNI static inline __m512 aff_step(__m512i ulo, __m512i uhi, __m512i dm, const q8_step *y, __m512 acc) {
+    const __m512i ones = _mm512_set1_epi8(1);
+    const __m512 t = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot_step(ones, ones, y)), f16_hi(dm),
+                                     _mm512_mul_ps(_mm512_cvtepi32_ps(dot_step(ulo, uhi, y)), f16_lo(dm)));
+    return _mm512_fmadd_ps(t, y->d, acc);
 }
 
-// _1 types: Σ d_x d_y Σ q·y + m_x d_y Σ y.
-#define VNNI_DOT_AFF(name, xtype, LEVELS)                                                                   \
-    VNNI static void name(int64_t n, float *s, const void *vx, const void *vy) {                             \
-        const xtype *x = vx;                                                                                 \
-        const ingot_block_q8_0 *y = vy;                                                                      \
-        const int64_t nb = n / INGOT_QK;                                                                     \
-        const __m512i ones = _mm512_set1_epi8(1);                                                            \
-        __m512 acc = _mm512_setzero_ps(), accm = acc;                                                        \
-        int64_t i = 0;                                                                                       \
-        for (; i + 2 <= nb; i += 2) {                                                                        \
-            const __m512i qy = load2x256(y[i].qs, y[i + 1].qs);                                              \
-            const float dy0 = h2f(y[i].d), dy1 = h2f(y[i + 1].d);                                            \
-            acc = _mm512_fmadd_ps(block_scales2(h2f(x[i].d) * dy0, h2f(x[i + 1].d) * dy1),                   \
-                                  _mm512_cvtepi32_ps(dpb(LEVELS(i), qy)), acc);                              \
-            accm = _mm512_fmadd_ps(block_scales2(h2f(x[i].m) * dy0, h2f(x[i + 1].m) * dy1),                  \
-                                   _mm512_cvtepi32_ps(dpb(ones, qy)), accm);                                 \
-        }                                                                                                    \
-        float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc, accm));                                         \
-        if (i < nb) {                                                                                        \
-            float r;                                                                                         \
-            name##_tail(INGOT_QK, &r, &x[i], &y[i]);                                                         \
-            sum += r;                                                                                        \
-        }                                                                                                    \
-        *s = sum;                                                                                            \
+// One step of each type: weights at x (4 blocks), activations ys.
+// q8_0: x + 128 as levels (read like the activations at phase 0), offset 128.
+VNNI static inline __m512 q8_0_step(const uint8_t *x, const q8_step *ys, const vnni_consts *c, __m512 acc) {
+    const q8_step xs = q8_step_gather(vload(x), vload(x + 64), load8(x + 128), &k_q8_phase[0]);
+    return sym_step(_mm512_xor_si512(xs.lo, c->off), _mm512_xor_si512(xs.hi, c->off), xs.d, ys, c, acc);
+}
+// q4_0: nibbles, offset 8.
+VNNI static inline __m512 q4_0_step(const uint8_t *x, const q8_step *ys, const vnni_consts *c, __m512 acc) {
+    const __m512i a = vload(x);
+    __m512i lo, hi;
+    nibbles_step(_mm512_permutex2var_epi8(a, c->qs, load8(x + 64)), &lo, &hi);
+    return sym_step(lo, hi, f16_lo(_mm512_permutexvar_epi16(c->d, a)), ys, c, acc);
+}
+// iq4_nl: grid + 128 (1..241) looked up by VPERMB in the 16-entry grid
+// repeated four times (index bits 4-5 then do not matter, so the nibbles
+// need no mask), offset 128.
+VNNI static inline __m512 iq4_nl_step(const uint8_t *x, const q8_step *ys, const vnni_consts *c, __m512 acc) {
+    const __m512i a = vload(x), q = _mm512_permutex2var_epi8(a, c->qs, load8(x + 64));
+    const __m512i lo = _mm512_permutexvar_epi8(q, c->grid);
+    const __m512i hi = _mm512_permutexvar_epi8(_mm512_srli_epi16(q, 4), c->grid);
+    return sym_step(lo, hi, f16_lo(_mm512_permutexvar_epi16(c->d, a)), ys, c, acc);
+}
+// q5_0: nibbles with bit 4 from qh, offset 16; bytes 56-87 as the short load.
+VNNI static inline __m512 q5_0_step(const uint8_t *x, const q8_step *ys, const vnni_consts *c, __m512 acc) {
+    const __m512i a = vload(x), b = load32(x + 56);
+    __m512i lo, hi;
+    nibbles_step(_mm512_permutex2var_epi8(a, c->qs, b), &lo, &hi);
+    q5_high_step(_mm512_permutex2var_epi16(a, c->qh, b), c, &lo, &hi);
+    return sym_step(lo, hi, f16_lo(_mm512_permutex2var_epi16(a, c->d, b)), ys, c, acc);
+}
+VNNI static inline __m512 q4_1_step(const uint8_t *x, const q8_step *ys, const vnni_consts *c, __m512 acc) {
+    const __m512i a = vload(x), b = load16(x + 64);
+    __m512i lo, hi;
+    nibbles_step(_mm512_permutex2var_epi8(a, c->qs, b), &lo, &hi);
+    return aff_step(lo, hi, _mm512_permutex2var_epi16(a, c->d, b), ys, acc);
+}
+VNNI static inline __m512 q5_1_step(const uint8_t *x, const q8_step *ys, const vnni_consts *c, __m512 acc) {
+    const __m512i a = vload(x), b = load32(x + 64);
+    __m512i lo, hi;
+    nibbles_step(_mm512_permutex2var_epi8(a, c->qs, b), &lo, &hi);
+    q5_high_step(_mm512_permutex2var_epi16(a, c->qh, b), c, &lo, &hi);
+    return aff_step(lo, hi, _mm512_permutex2var_epi16(a, c->d, b), ys, acc);
+}
+
+// Row kernel: two accumulators over pairs of steps, one step more when
+// four blocks remain, the last 0-3 blocks by the _ref kernel.
+#define VNNI_DOT(name, xtype, STEP, TAIL, QS, D, QH, OFF)                                                     \
+    VNNI static void name(int64_t n, float *s, const void *vx, const void *vy) {                              \
+        const uint8_t *x = vx, *y = vy;                                                                       \
+        const int64_t nb = n / INGOT_QK;                                                                      \
+        const size_t bx = sizeof(xtype), by = sizeof(ingot_block_q8_0);                                       \
+        const uint8_t *yend = y + (size_t)nb * by;                                                            \
+        const vnni_consts c = vnni_consts_load(QS, D, QH, OFF);                                               \
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();                                        \
+        int64_t i = 0;                                                                                        \
+        for (; i + 8 <= nb; i += 8) {                                                                         \
+            const q8_step y0 = q8_step_load(y + (size_t)i * by, y, yend);                                     \
+            acc0 = STEP(x + (size_t)i * bx, &y0, &c, acc0);                                                   \
+            const q8_step y1 = q8_step_load(y + (size_t)(i + 4) * by, y, yend);                               \
+            acc1 = STEP(x + (size_t)(i + 4) * bx, &y1, &c, acc1);                                             \
+        }                                                                                                     \
+        if (i + 4 <= nb) {                                                                                    \
+            const q8_step y0 = q8_step_load(y + (size_t)i * by, y, yend);                                     \
+            acc0 = STEP(x + (size_t)i * bx, &y0, &c, acc0);                                                   \
+            i += 4;                                                                                           \
+        }                                                                                                     \
+        float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));                                          \
+        if (i < nb) {                                                                                         \
+            float r;                                                                                          \
+            TAIL((nb - i) * INGOT_QK, &r, x + (size_t)i * bx, y + (size_t)i * by);                            \
+            sum += r;                                                                                         \
+        }                                                                                                     \
+        *s = sum;                                                                                             \
     }
-#define q4_1_vnni_tail ingot_q4_1_vec_dot_ref
-#define q5_1_vnni_tail ingot_q5_1_vec_dot_ref
-VNNI_DOT_AFF(q4_1_vnni, ingot_block_q4_1, Q4_0_U)
-VNNI_DOT_AFF(q5_1_vnni, ingot_block_q5_1, Q5_0_U)
+VNNI_DOT(q8_0_vnni, ingot_block_q8_0, q8_0_step, ingot_q8_0_vec_dot_ref, NULL, NULL, NULL, 0x80)
+VNNI_DOT(q4_0_vnni, ingot_block_q4_0, q4_0_step, ingot_q4_0_vec_dot_ref, k_q4_0_qs, k_q4_0_d, NULL, 8)
+VNNI_DOT(iq4_nl_vnni, ingot_block_iq4_nl, iq4_nl_step, ingot_iq4_nl_vec_dot_ref, k_q4_0_qs, k_q4_0_d, NULL, 0x80)
+VNNI_DOT(q5_0_vnni, ingot_block_q5_0, q5_0_step, ingot_q5_0_vec_dot_ref, k_q5_0_qs, k_q5_0_d, k_q5_0_qh, 16)
+VNNI_DOT(q4_1_vnni, ingot_block_q4_1, q4_1_step, ingot_q4_1_vec_dot_ref, k_q4_1_qs, k_q4_1_dm, NULL, 0)
+VNNI_DOT(q5_1_vnni, ingot_block_q5_1, q5_1_step, ingot_q5_1_vec_dot_ref, k_q5_1_qs, k_q5_1_dm, k_q5_1_qh, 0)
 
 void ingot_quant_install_avx512(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_Q8_0].quantize_row = q8_0_quantize_row;
@@ -870,7 +1017,8 @@ void ingot_quant_install_avx512(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_Q2_K].quantize_row = q2_k_quantize_row;
     tab[INGOT_DTYPE_IQ4_NL].quantize_row = iq4_nl_quantize_row;
     tab[INGOT_DTYPE_Q3_K].vec_dot = q3_k_vec_dot;
-    if (__builtin_cpu_supports("avx512vnni")) {
+    if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vbmi") &&
+        __builtin_cpu_supports("avx512bitalg")) {
         tab[INGOT_DTYPE_Q8_0].vec_dot = q8_0_vnni;
         tab[INGOT_DTYPE_Q4_0].vec_dot = q4_0_vnni;
         tab[INGOT_DTYPE_Q5_0].vec_dot = q5_0_vnni;
@@ -879,6 +1027,7 @@ void ingot_quant_install_avx512(ingot_quant_traits *tab) {
         tab[INGOT_DTYPE_Q5_1].vec_dot = q5_1_vnni;
     }
     ingot_quant_install_avx512_f8(tab);
+    ingot_quant_install_avx512_kdot(tab);
 }
 
 #else
