@@ -68,6 +68,17 @@ KDOT static inline __m256 lane1_256(__m128 v) {
 // int16 vector whose 16-byte lane L holds int16 lane idx[L] of v (16 int16).
 #define LANE_SCALES(v, a, b, c, d) \
     _mm512_permutexvar_epi16(_mm512_set_epi64(SPLAT4(d), SPLAT4(c), SPLAT4(b), SPLAT4(a)), (v))
+// int16 vector whose 16-byte lane L holds int16 lane aL of v in words 0-3
+// and bL in words 4-7 (the layout VPACKSSDW gives two int32 vectors).
+#define PAIR_SCALES(v, a0, b0, a1, b1, a2, b2, a3, b3)                                                     \
+    _mm512_permutexvar_epi16(_mm512_set_epi64(SPLAT1(b3), SPLAT1(a3), SPLAT1(b2), SPLAT1(a2), SPLAT1(b1),  \
+                                              SPLAT1(a1), SPLAT1(b0), SPLAT1(a0)),                         \
+                             (v))
+#define SPLAT1(k) (long long)(0x0001000100010001ull * (uint64_t)(k))
+// Two 4-byte-group dot vectors (each sum fits int16) packed to int16.
+#define DOT2(la, ya, lb, yb) \
+    _mm512_packs_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), (la), (ya)), \
+                       _mm512_dpbusd_epi32(_mm512_setzero_si512(), (lb), (yb)))
 #define SPLAT4(k) (long long)(0x0001000100010001ull * (uint64_t)(k)), (long long)(0x0001000100010001ull * (uint64_t)(k))
 
 // Σ a − Σ m.
@@ -170,10 +181,9 @@ KDOT static void q3_k_dot(int64_t n, float *s, const void *vx, const void *vy) {
         const __m512i l2 = _mm512_or_si512(GF(q1, g01, 0), GF(hm, h2, 0));
         const __m512i l3 = _mm512_or_si512(GF(q1, g23, 0), GF(hm, h3, 0));
         __m512i d = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(_mm256_slli_epi32(off, 2)));
-        d = _mm512_dpwssd_epi32(d, _mm512_maddubs_epi16(l0, load64(qy)), LANE_SCALES(sc, 0, 1, 2, 3));
-        d = _mm512_dpwssd_epi32(d, _mm512_maddubs_epi16(l1, load64(qy + 64)), LANE_SCALES(sc, 4, 5, 6, 7));
-        d = _mm512_dpwssd_epi32(d, _mm512_maddubs_epi16(l2, load64(qy + 128)), LANE_SCALES(sc, 8, 9, 10, 11));
-        d = _mm512_dpwssd_epi32(d, _mm512_maddubs_epi16(l3, load64(qy + 192)), LANE_SCALES(sc, 12, 13, 14, 15));
+        d = _mm512_dpwssd_epi32(d, DOT2(l0, load64(qy), l1, load64(qy + 64)), PAIR_SCALES(sc, 0, 4, 1, 5, 2, 6, 3, 7));
+        d = _mm512_dpwssd_epi32(d, DOT2(l2, load64(qy + 128), l3, load64(qy + 192)),
+                                PAIR_SCALES(sc, 8, 12, 9, 13, 10, 14, 11, 15));
         acc = _mm512_fmadd_ps(scale_one(&x[i].d, y[i].d), _mm512_cvtepi32_ps(d), acc);
     }
     *s = _mm512_reduce_add_ps(acc);
@@ -229,49 +239,56 @@ KDOT static inline __m512i k45_scales16(__m128i v, const k45_consts *k) {
     return _mm512_ternarylogic_epi32(lo, _mm512_set1_epi16(0x0F), hi, 0xEA);
 }
 
-#define K45_DOT(name, btype, HAS_QH)                                                                        \
-    KDOT static void name(int64_t n, float *s, const void *vx, const void *vy) {                             \
-        const btype *x = vx;                                                                                 \
-        const ingot_block_q8_k *y = vy;                                                                      \
-        const __m512i g = gf_halves(GF_4AT(0), GF_4AT(4));                                                   \
-        const __m512i h0 = gf_halves(GF_BIT(4, 0), GF_BIT(4, 1)), h1 = gf_halves(GF_BIT(4, 2), GF_BIT(4, 3)); \
-        const __m512i h2 = gf_halves(GF_BIT(4, 4), GF_BIT(4, 5)), h3 = gf_halves(GF_BIT(4, 6), GF_BIT(4, 7)); \
-        const k45_consts k = k45_consts_make();                                                              \
-        __m512 acc = _mm512_setzero_ps();                                                                    \
-        __m256 accm = _mm256_setzero_ps();                                                                   \
-        (void)h0, (void)h1, (void)h2, (void)h3;                                                              \
-        for (int64_t i = 0; i < n / INGOT_QK_K; i++) {                                                       \
-            const __m128i v = _mm_loadu_si128((const __m128i *)&x[i]);                                       \
-            const __m512i sm = k45_scales16(v, &k);                                                          \
-            const __m256i summ =                                                                             \
-                _mm256_madd_epi16(_mm512_extracti64x4_epi64(sm, 1), _mm256_loadu_si256((const __m256i *)y[i].bsums)); \
-            __m512i l0 = GF(bcast32(x[i].qs), g, 0), l1 = GF(bcast32(x[i].qs + 32), g, 0);                    \
-            __m512i l2 = GF(bcast32(x[i].qs + 64), g, 0), l3 = GF(bcast32(x[i].qs + 96), g, 0);               \
-            if (HAS_QH) {                                                                                    \
-                const __m512i hb = bcast32(K45_QH(x[i]));                                                    \
-                l0 = _mm512_or_si512(l0, GF(hb, h0, 0));                                                     \
-                l1 = _mm512_or_si512(l1, GF(hb, h1, 0));                                                     \
-                l2 = _mm512_or_si512(l2, GF(hb, h2, 0));                                                     \
-                l3 = _mm512_or_si512(l3, GF(hb, h3, 0));                                                     \
-            }                                                                                                \
-            const int8_t *qy = y[i].qs;                                                                      \
-            __m512i d = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(l0, load64(qy)),     \
-                                            LANE_SCALES(sm, 0, 0, 1, 1));                                    \
-            d = _mm512_dpwssd_epi32(d, _mm512_maddubs_epi16(l1, load64(qy + 64)), LANE_SCALES(sm, 2, 2, 3, 3)); \
-            d = _mm512_dpwssd_epi32(d, _mm512_maddubs_epi16(l2, load64(qy + 128)), LANE_SCALES(sm, 4, 4, 5, 5)); \
-            d = _mm512_dpwssd_epi32(d, _mm512_maddubs_epi16(l3, load64(qy + 192)), LANE_SCALES(sm, 6, 6, 7, 7)); \
-            const __m128 dd = _mm_mul_ps(_mm_cvtph_ps(v), _mm_set1_ps(y[i].d));                              \
-            acc = _mm512_fmadd_ps(_mm512_broadcastss_ps(dd), _mm512_cvtepi32_ps(d), acc);                    \
-            accm = _mm256_fmadd_ps(lane1_256(dd), _mm256_cvtepi32_ps(summ), accm);                           \
-        }                                                                                                    \
-        *s = reduce2(acc, accm);                                                                             \
+// Blocks of `size` bytes at x: d, dmin, scales at 0, qs at qs_off, qh at
+// qh_off (q5_k) or none (qh_off < 0). The scales of block i + 1 are
+// unpacked while block i is summed (their chain is long).
+KDOT static inline __attribute__((always_inline)) void k45_dot(int64_t n, float *s, const uint8_t *x, size_t size,
+                                                               size_t qs_off, int qh_off, const ingot_block_q8_k *y) {
+    const __m512i g = gf_halves(GF_4AT(0), GF_4AT(4));
+    const __m512i h0 = gf_halves(GF_BIT(4, 0), GF_BIT(4, 1)), h1 = gf_halves(GF_BIT(4, 2), GF_BIT(4, 3));
+    const __m512i h2 = gf_halves(GF_BIT(4, 4), GF_BIT(4, 5)), h3 = gf_halves(GF_BIT(4, 6), GF_BIT(4, 7));
+    const k45_consts k = k45_consts_make();
+    const int64_t nb = n / INGOT_QK_K;
+    __m512 acc = _mm512_setzero_ps();
+    __m256 accm = _mm256_setzero_ps();
+    __m128i v = _mm_loadu_si128((const __m128i *)x);
+    __m512i sm = k45_scales16(v, &k);
+    for (int64_t i = 0; i < nb; i++, x += size) {
+        const __m128i vn = _mm_loadu_si128((const __m128i *)(i + 1 < nb ? x + size : x));
+        const __m512i smn = k45_scales16(vn, &k);
+        const __m256i summ =
+            _mm256_madd_epi16(_mm512_extracti64x4_epi64(sm, 1), _mm256_loadu_si256((const __m256i *)y[i].bsums));
+        const uint8_t *qs = x + qs_off;
+        __m512i l0 = GF(bcast32(qs), g, 0), l1 = GF(bcast32(qs + 32), g, 0);
+        __m512i l2 = GF(bcast32(qs + 64), g, 0), l3 = GF(bcast32(qs + 96), g, 0);
+        if (qh_off >= 0) {
+            const __m512i hb = bcast32(x + qh_off);
+            l0 = _mm512_or_si512(l0, GF(hb, h0, 0));
+            l1 = _mm512_or_si512(l1, GF(hb, h1, 0));
+            l2 = _mm512_or_si512(l2, GF(hb, h2, 0));
+            l3 = _mm512_or_si512(l3, GF(hb, h3, 0));
+        }
+        const int8_t *qy = y[i].qs;
+        __m512i d = _mm512_dpwssd_epi32(_mm512_setzero_si512(), DOT2(l0, load64(qy), l1, load64(qy + 64)),
+                                        PAIR_SCALES(sm, 0, 2, 0, 2, 1, 3, 1, 3));
+        d = _mm512_dpwssd_epi32(d, DOT2(l2, load64(qy + 128), l3, load64(qy + 192)),
+                                PAIR_SCALES(sm, 4, 6, 4, 6, 5, 7, 5, 7));
+        const __m128 dd = _mm_mul_ps(_mm_cvtph_ps(v), _mm_set1_ps(y[i].d));
+        acc = _mm512_fmadd_ps(_mm512_broadcastss_ps(dd), _mm512_cvtepi32_ps(d), acc);
+        accm = _mm256_fmadd_ps(lane1_256(dd), _mm256_cvtepi32_ps(summ), accm);
+        v = vn;
+        sm = smn;
     }
-#define K45_QH(b) (b).qs /* unused */
-K45_DOT(q4_k_dot, ingot_block_q4_k, 0)
-#undef K45_QH
-#define K45_QH(b) (b).qh
-K45_DOT(q5_k_dot, ingot_block_q5_k, 1)
-#undef K45_QH
+    *s = reduce2(acc, accm);
+}
+
+KDOT static void q4_k_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    k45_dot(n, s, vx, sizeof(ingot_block_q4_k), offsetof(ingot_block_q4_k, qs), -1, vy);
+}
+KDOT static void q5_k_dot(int64_t n, float *s, const void *vx, const void *vy) {
+    k45_dot(n, s, vx, sizeof(ingot_block_q5_k), offsetof(ingot_block_q5_k, qs), (int)offsetof(ingot_block_q5_k, qh),
+            vy);
+}
 
 // ---- Q6_K ------------------------------------------------------------------------------------
 // Per 128 values (n): ql[64n .. 64n+63] low nibbles are elements 0-63, high
@@ -295,15 +312,9 @@ KDOT static void q6_k_dot(int64_t n, float *s, const void *vx, const void *vy) {
             const __m512i ql = load64(x[i].ql + 64 * h), qh = bcast32(x[i].qh + 32 * h);
             const __m512i la = _mm512_ternarylogic_epi32(ql, m4, GF(qh, ga, 0), 0xEA);
             const __m512i lb = _mm512_or_si512(GF(ql, gn, 0), GF(qh, gb, 0));
-            const __m512i pa = _mm512_maddubs_epi16(la, load64(qy + 128 * h));
-            const __m512i pb = _mm512_maddubs_epi16(lb, load64(qy + 128 * h + 64));
-            if (h == 0) {
-                d = _mm512_dpwssd_epi32(d, pa, LANE_SCALES(sc, 0, 1, 2, 3));
-                d = _mm512_dpwssd_epi32(d, pb, LANE_SCALES(sc, 4, 5, 6, 7));
-            } else {
-                d = _mm512_dpwssd_epi32(d, pa, LANE_SCALES(sc, 8, 9, 10, 11));
-                d = _mm512_dpwssd_epi32(d, pb, LANE_SCALES(sc, 12, 13, 14, 15));
-            }
+            const __m512i p = DOT2(la, load64(qy + 128 * h), lb, load64(qy + 128 * h + 64));
+            if (h == 0) d = _mm512_dpwssd_epi32(d, p, PAIR_SCALES(sc, 0, 4, 1, 5, 2, 6, 3, 7));
+            else d = _mm512_dpwssd_epi32(d, p, PAIR_SCALES(sc, 8, 12, 9, 13, 10, 14, 11, 15));
         }
         acc = _mm512_fmadd_ps(scale_one(&x[i].d, y[i].d), _mm512_cvtepi32_ps(d), acc);
     }
