@@ -4,8 +4,16 @@
 // Waking sleeping threads costs tens of microseconds, and a decode step of
 // the runner issues dozens of jobs back to back, so both sides spin briefly
 // (a few microseconds to ~100 µs, with a pause hint) before they sleep on a
-// condition variable. The generation counter and the running count are
-// written under the mutex on the sleeping paths, so no wake-up is lost.
+// condition variable. The generation counter and the completed-item count
+// are written under the mutex on the sleeping paths, so no wake-up is lost.
+//
+// Items are claimed from one word holding (item count, next index) by
+// compare-and-swap: a worker that wakes late either finds the word used up
+// or claims a real item of the job published in it, and reads the job's
+// function and context only after its claim (they cannot change while one
+// of their items is unfinished). The caller waits for the job's items to
+// be finished, not for every worker to check in: a worker that is
+// descheduled (a busy machine) and claimed nothing costs the caller nothing.
 #include <pthread.h>
 #include <stdatomic.h>
 #include <unistd.h>
@@ -27,13 +35,12 @@ struct ingot_pool {
     pthread_mutex_t mu;
     pthread_cond_t cv_start, cv_done;
     _Atomic uint64_t generation;
-    _Atomic int n_running;
     _Atomic bool quit;
     // current job (published before generation is bumped)
     ingot_pool_fn fn;
     void *ctx;
-    size_t n;
-    _Atomic size_t next;
+    _Atomic uint64_t claim; // item count << 32 | next item
+    _Atomic size_t done;    // items finished
 };
 
 typedef struct worker_arg {
@@ -41,11 +48,17 @@ typedef struct worker_arg {
     int id;
 } worker_arg;
 
-static void run_items(ingot_pool *p, int worker) {
+// Claim and run items until the claim word is used up. Returns true when
+// this thread finished the last item of a job.
+static bool run_items(ingot_pool *p, int worker) {
+    bool last = false;
     for (;;) {
-        size_t i = atomic_fetch_add(&p->next, 1);
-        if (i >= p->n) break;
+        uint64_t w = atomic_load(&p->claim);
+        const size_t n = (size_t)(w >> 32), i = (size_t)(uint32_t)w;
+        if (i >= n) return last;
+        if (!atomic_compare_exchange_weak(&p->claim, &w, w + 1)) continue;
         p->fn(p->ctx, i, worker);
+        last = atomic_fetch_add(&p->done, 1) + 1 == n;
     }
 }
 
@@ -71,8 +84,7 @@ static void *worker_main(void *arg) {
     for (;;) {
         seen = wait_generation(p, seen);
         if (atomic_load(&p->quit)) break;
-        run_items(p, wa.id);
-        if (atomic_fetch_sub(&p->n_running, 1) == 1) {
+        if (run_items(p, wa.id)) {
             pthread_mutex_lock(&p->mu);
             pthread_cond_signal(&p->cv_done);
             pthread_mutex_unlock(&p->mu);
@@ -134,26 +146,43 @@ void ingot_pool_free(ingot_pool *p) {
 
 int ingot_pool_n_threads(const ingot_pool *p) { return p ? p->n_threads : 1; }
 
+// Jobs of more items than a claim word indexes run as several jobs.
+typedef struct pool_slice {
+    ingot_pool_fn fn;
+    void *ctx;
+    size_t base;
+} pool_slice;
+
+static void slice_item(void *ctx, size_t i, int worker) {
+    const pool_slice *sl = ctx;
+    sl->fn(sl->ctx, sl->base + i, worker);
+}
+
 void ingot_pool_run(ingot_pool *p, size_t n, ingot_pool_fn fn, void *ctx) {
     if (!p || p->n_threads == 1 || n <= 1) {
         for (size_t i = 0; i < n; i++) fn(ctx, i, 0);
         return;
     }
+    if (n > UINT32_MAX) {
+        for (size_t base = 0; base < n; base += UINT32_MAX) {
+            pool_slice sl = {fn, ctx, base};
+            ingot_pool_run(p, n - base < UINT32_MAX ? n - base : UINT32_MAX, slice_item, &sl);
+        }
+        return;
+    }
     p->fn = fn;
     p->ctx = ctx;
-    p->n = n;
-    atomic_store(&p->next, 0);
-    atomic_store(&p->n_running, p->n_threads - 1);
+    atomic_store(&p->done, 0);
+    atomic_store(&p->claim, (uint64_t)n << 32);
     pthread_mutex_lock(&p->mu);
     atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
     pthread_cond_broadcast(&p->cv_start);
     pthread_mutex_unlock(&p->mu);
     run_items(p, 0);
-    for (int k = 0; k < POOL_SPIN && atomic_load_explicit(&p->n_running, memory_order_acquire) > 0; k++)
-        POOL_PAUSE();
-    if (atomic_load_explicit(&p->n_running, memory_order_acquire) > 0) {
+    for (int k = 0; k < POOL_SPIN && atomic_load_explicit(&p->done, memory_order_acquire) < n; k++) POOL_PAUSE();
+    if (atomic_load_explicit(&p->done, memory_order_acquire) < n) {
         pthread_mutex_lock(&p->mu);
-        while (atomic_load(&p->n_running) > 0) pthread_cond_wait(&p->cv_done, &p->mu);
+        while (atomic_load(&p->done) < n) pthread_cond_wait(&p->cv_done, &p->mu);
         pthread_mutex_unlock(&p->mu);
     }
 }
