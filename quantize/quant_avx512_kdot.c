@@ -196,8 +196,8 @@ KDOT static void q3_k_dot(int64_t n, float *s, const void *vx, const void *vy) {
 //
 // Scales and mins as int16 lanes (block bytes 0-15 loaded, s[t] = byte
 // 4 + t): word w holds two scale bytes, value = ((w >> sx) & 15) |
-// ((w >> sy) & 48). Words 0-7: scales 0-7; words 16-31: mins 0,0,1,1,…,7,7
-// (paired with the 16 bsums).
+// ((w >> sy) & 48). Words 0-15: mins 0,0,1,1,…,7,7 (paired with the 16
+// bsums); words 16-23 (and 24-31): scales 0-7.
 typedef struct k45_consts {
     __m512i sel, sx, sy;
 } k45_consts;
@@ -206,8 +206,8 @@ KDOT static inline k45_consts k45_consts_make(void) {
     uint8_t a[64];
     int16_t b[32], c[32];
     for (int w = 0; w < 32; w++) {
-        const bool is_min = w >= 16;
-        const int j = is_min ? (w - 16) / 2 : w % 8;
+        const bool is_min = w < 16;
+        const int j = is_min ? w / 2 : w % 8;
         int lo, hi, sx = 0, sy = 0;
         if (!is_min) {
             lo = j < 4 ? j : j + 4;
@@ -231,7 +231,7 @@ KDOT static inline k45_consts k45_consts_make(void) {
     return k;
 }
 
-// Block bytes 0-15 (d, dmin, scales) → int16 scales (words 0-7) and mins.
+// Block bytes 0-15 (d, dmin, scales) → int16 mins (pairs) and scales.
 KDOT static inline __m512i k45_scales16(__m128i v, const k45_consts *k) {
     const __m512i w = _mm512_permutexvar_epi8(k->sel, _mm512_castsi128_si512(v));
     const __m512i lo = _mm512_srlv_epi16(w, k->sx);
@@ -257,7 +257,7 @@ KDOT static inline __attribute__((always_inline)) void k45_dot(int64_t n, float 
         const __m128i vn = _mm_loadu_si128((const __m128i *)(i + 1 < nb ? x + size : x));
         const __m512i smn = k45_scales16(vn, &k);
         const __m256i summ =
-            _mm256_madd_epi16(_mm512_extracti64x4_epi64(sm, 1), _mm256_loadu_si256((const __m256i *)y[i].bsums));
+            _mm256_madd_epi16(_mm512_castsi512_si256(sm), _mm256_loadu_si256((const __m256i *)y[i].bsums));
         const uint8_t *qs = x + qs_off;
         __m512i l0 = GF(bcast32(qs), g, 0), l1 = GF(bcast32(qs + 32), g, 0);
         __m512i l2 = GF(bcast32(qs + 64), g, 0), l3 = GF(bcast32(qs + 96), g, 0);
@@ -270,9 +270,9 @@ KDOT static inline __attribute__((always_inline)) void k45_dot(int64_t n, float 
         }
         const int8_t *qy = y[i].qs;
         __m512i d = _mm512_dpwssd_epi32(_mm512_setzero_si512(), DOT2(l0, load64(qy), l1, load64(qy + 64)),
-                                        PAIR_SCALES(sm, 0, 2, 0, 2, 1, 3, 1, 3));
+                                        PAIR_SCALES(sm, 16, 18, 16, 18, 17, 19, 17, 19));
         d = _mm512_dpwssd_epi32(d, DOT2(l2, load64(qy + 128), l3, load64(qy + 192)),
-                                PAIR_SCALES(sm, 4, 6, 4, 6, 5, 7, 5, 7));
+                                PAIR_SCALES(sm, 20, 22, 20, 22, 21, 23, 21, 23));
         const __m128 dd = _mm_mul_ps(_mm_cvtph_ps(v), _mm_set1_ps(y[i].d));
         acc = _mm512_fmadd_ps(_mm512_broadcastss_ps(dd), _mm512_cvtepi32_ps(d), acc);
         accm = _mm256_fmadd_ps(lane1_256(dd), _mm256_cvtepi32_ps(summ), accm);
