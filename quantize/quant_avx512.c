@@ -801,10 +801,10 @@ static const uint16_t k_q5_1_qh[32] = {QH_IDX(24, 4, 64)};
 static const uint8_t k_bit_lo[64] = {R64(BIT_LO)};
 static const uint8_t k_bit_hi[64] = {R64(BIT_HI)};
 
-// q8_0 steps (34-byte blocks, 136 bytes) starting 8t bytes into a line,
-// read as three lines l0, l1, l2: VPERMT2B over (l0, l1) with index o & 127,
-// then a merge-masked VPERMB of l2 (same index, low 6 bits) for the bytes
-// at o >= 128. Phase 0 also serves q8_0 weights (l2 then a short load).
+// Activation steps (34-byte blocks, 136 bytes) starting 8t bytes into a
+// line, read as three lines l0, l1, l2: VPERMT2B over (l0, l1) with index
+// o & 127, then a merge-masked VPERMB of l2 (same index, low 6 bits) for the
+// bytes at o >= 128.
 #define Q8_B(t, k, j, off) ((8 * (t) + 34 * (k) + (off) + (j)) & 127)
 #define Q8_B4(t, k, j, off) Q8_B(t, k, j, off), Q8_B(t, k, (j) + 1, off), Q8_B(t, k, (j) + 2, off), Q8_B(t, k, (j) + 3, off)
 #define Q8_B16(t, k, off) Q8_B4(t, k, 0, off), Q8_B4(t, k, 4, off), Q8_B4(t, k, 8, off), Q8_B4(t, k, 12, off)
@@ -922,11 +922,6 @@ VNNI static inline __m512 aff_step(__m512i ulo, __m512i uhi, __m512i dm, const q
 }
 
 // One step of each type: weights at x (4 blocks), activations ys.
-// q8_0: x + 128 as levels (read like the activations at phase 0), offset 128.
-VNNI static inline __m512 q8_0_step(const uint8_t *x, const q8_step *ys, const vnni_consts *c, __m512 acc) {
-    const q8_step xs = q8_step_gather(vload(x), vload(x + 64), load8(x + 128), &k_q8_phase[0]);
-    return sym_step(_mm512_xor_si512(xs.lo, c->off), _mm512_xor_si512(xs.hi, c->off), xs.d, ys, c, acc);
-}
 // q4_0: nibbles, offset 8.
 VNNI static inline __m512 q4_0_step(const uint8_t *x, const q8_step *ys, const vnni_consts *c, __m512 acc) {
     const __m512i a = vload(x);
@@ -995,7 +990,32 @@ VNNI static inline __m512 q5_1_step(const uint8_t *x, const q8_step *ys, const v
         }                                                                                                     \
         *s = sum;                                                                                             \
     }
-VNNI_DOT(q8_0_vnni, ingot_block_q8_0, q8_0_step, ingot_q8_0_vec_dot_ref, NULL, NULL, NULL, 0x80)
+
+// q8_0 has twice the bytes per weight and stays bound by memory reads with
+// two blocks per vector: 32-byte loads (weights and activations) and
+// x + 128 as levels, offset 128.
+VNNI static void q8_0_vnni(int64_t n, float *s, const void *vx, const void *vy) {
+    const ingot_block_q8_0 *x = vx, *y = vy;
+    const int64_t nb = n / INGOT_QK;
+    const __m512i off = _mm512_set1_epi8((char)0x80);
+    __m512 acc = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 2 <= nb; i += 2) {
+        const __m512i qy = load2x256(y[i].qs, y[i + 1].qs);
+        const __m512i u = _mm512_xor_si512(load2x256(x[i].qs, x[i + 1].qs), off);
+        const __m512i p = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), u, qy),
+                                           _mm512_dpbusd_epi32(_mm512_setzero_si512(), off, qy));
+        const __m512 d = block_scales2(h2f(x[i].d) * h2f(y[i].d), h2f(x[i + 1].d) * h2f(y[i + 1].d));
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(p), acc);
+    }
+    float sum = _mm512_reduce_add_ps(acc);
+    if (i < nb) {
+        float r;
+        ingot_q8_0_vec_dot_ref(INGOT_QK, &r, &x[i], &y[i]);
+        sum += r;
+    }
+    *s = sum;
+}
 VNNI_DOT(q4_0_vnni, ingot_block_q4_0, q4_0_step, ingot_q4_0_vec_dot_ref, k_q4_0_qs, k_q4_0_d, NULL, 8)
 VNNI_DOT(iq4_nl_vnni, ingot_block_iq4_nl, iq4_nl_step, ingot_iq4_nl_vec_dot_ref, k_q4_0_qs, k_q4_0_d, NULL, 0x80)
 VNNI_DOT(q5_0_vnni, ingot_block_q5_0, q5_0_step, ingot_q5_0_vec_dot_ref, k_q5_0_qs, k_q5_0_d, k_q5_0_qh, 16)

@@ -1,0 +1,2 @@
+ingot_add_test_exe(test_quant_block_dot SOURCES test_quant_block_dot.c LIBS ingot_quantize ingot_common m
+  TESTS quant_block_dot_tails_and_offsets quant_block_dot_extremes)
