@@ -240,8 +240,7 @@ KDOT static inline __m512i k45_scales16(__m128i v, const k45_consts *k) {
 }
 
 // Blocks of `size` bytes at x: d, dmin, scales at 0, qs at qs_off, qh at
-// qh_off (q5_k) or none (qh_off < 0). The scales of block i + 1 are
-// unpacked while block i is summed (their chain is long).
+// qh_off (q5_k) or none (qh_off < 0).
 KDOT static inline __attribute__((always_inline)) void k45_dot(int64_t n, float *s, const uint8_t *x, size_t size,
                                                                size_t qs_off, int qh_off, const ingot_block_q8_k *y) {
     const __m512i g = gf_halves(GF_4AT(0), GF_4AT(4));
@@ -251,11 +250,9 @@ KDOT static inline __attribute__((always_inline)) void k45_dot(int64_t n, float 
     const int64_t nb = n / INGOT_QK_K;
     __m512 acc = _mm512_setzero_ps();
     __m256 accm = _mm256_setzero_ps();
-    __m128i v = _mm_loadu_si128((const __m128i *)x);
-    __m512i sm = k45_scales16(v, &k);
     for (int64_t i = 0; i < nb; i++, x += size) {
-        const __m128i vn = _mm_loadu_si128((const __m128i *)(i + 1 < nb ? x + size : x));
-        const __m512i smn = k45_scales16(vn, &k);
+        const __m128i v = _mm_loadu_si128((const __m128i *)x);
+        const __m512i sm = k45_scales16(v, &k);
         const __m256i summ =
             _mm256_madd_epi16(_mm512_castsi512_si256(sm), _mm256_loadu_si256((const __m256i *)y[i].bsums));
         const uint8_t *qs = x + qs_off;
@@ -276,8 +273,6 @@ KDOT static inline __attribute__((always_inline)) void k45_dot(int64_t n, float 
         const __m128 dd = _mm_mul_ps(_mm_cvtph_ps(v), _mm_set1_ps(y[i].d));
         acc = _mm512_fmadd_ps(_mm512_broadcastss_ps(dd), _mm512_cvtepi32_ps(d), acc);
         accm = _mm256_fmadd_ps(lane1_256(dd), _mm256_cvtepi32_ps(summ), accm);
-        v = vn;
-        sm = smn;
     }
     *s = reduce2(acc, accm);
 }
