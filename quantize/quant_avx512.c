@@ -749,8 +749,9 @@ AVX512 static void q3_k_vec_dot(int64_t n, float *s, const void *vx, const void 
 // with the eight f16 scales of the step converted by two vcvtph2ps. Levels
 // are unsigned (vpdpbusd's left operand); an offset is taken off as offset
 // times the activation sums. Accumulators stay in vectors for the whole
-// row. Installed when the CPU has AVX512_VNNI, VBMI and BITALG; the
-// blocks of a row that do not fill a step go through the _ref kernel.
+// row. Installed when the CPU has AVX512_VNNI, VBMI and BITALG (q8_0's:
+// VNNI); the blocks of a row that do not fill a step go through the _ref
+// kernel.
 //
 // Loads: a 64-byte load that straddles two cache lines costs far more than
 // an aligned one while the weights stream in from memory, so activation
@@ -993,8 +994,8 @@ VNNI static inline __m512 q5_1_step(const uint8_t *x, const q8_step *ys, const v
 
 // q8_0 has twice the bytes per weight and stays bound by memory reads with
 // two blocks per vector: 32-byte loads (weights and activations) and
-// x + 128 as levels, offset 128.
-VNNI static void q8_0_vnni(int64_t n, float *s, const void *vx, const void *vy) {
+// x + 128 as levels, offset 128. Needs AVX512_VNNI only.
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c"))) static void q8_0_vnni(int64_t n, float *s, const void *vx, const void *vy) {
     const ingot_block_q8_0 *x = vx, *y = vy;
     const int64_t nb = n / INGOT_QK;
     const __m512i off = _mm512_set1_epi8((char)0x80);
@@ -1037,9 +1038,9 @@ void ingot_quant_install_avx512(ingot_quant_traits *tab) {
     tab[INGOT_DTYPE_Q2_K].quantize_row = q2_k_quantize_row;
     tab[INGOT_DTYPE_IQ4_NL].quantize_row = iq4_nl_quantize_row;
     tab[INGOT_DTYPE_Q3_K].vec_dot = q3_k_vec_dot;
+    if (__builtin_cpu_supports("avx512vnni")) tab[INGOT_DTYPE_Q8_0].vec_dot = q8_0_vnni;
     if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vbmi") &&
         __builtin_cpu_supports("avx512bitalg")) {
-        tab[INGOT_DTYPE_Q8_0].vec_dot = q8_0_vnni;
         tab[INGOT_DTYPE_Q4_0].vec_dot = q4_0_vnni;
         tab[INGOT_DTYPE_Q5_0].vec_dot = q5_0_vnni;
         tab[INGOT_DTYPE_IQ4_NL].vec_dot = iq4_nl_vnni;
