@@ -1,6 +1,6 @@
 // AVX-512 kernels of the forward pass: attention of many queries at once
 // (prompt processing), attention of one token's heads that share a key /
-// value head (decoding), and SwiGLU. Each has a check the caller makes first;
+// value head (decoding), RMSNorm and SwiGLU. Each has a check the caller makes first;
 // elsewhere the portable code in runner_ops.c / runner_forward.c runs.
 //
 // Attention: up to 16 query rows that share one key/value head (the heads
@@ -251,6 +251,33 @@ void ingot_attend_group(const float *const *q, float *const *out, int nh, int lo
     attend_group512(q, out, nh, lo, hi, keys, vals, stride, head_dim, scale, scratch);
 }
 
+// RMSNorm: sum of squares in double (16 values per step), then x · r · w.
+ATT512 static void rmsnorm512(float *out, const float *x, const float *w, int n, float eps) {
+    __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 v = _mm512_loadu_ps(x + i);
+        const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v)), hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
+        a0 = _mm512_fmadd_pd(lo, lo, a0);
+        a1 = _mm512_fmadd_pd(hi, hi, a1);
+    }
+    double ss = _mm512_reduce_add_pd(_mm512_add_pd(a0, a1));
+    for (int k = i; k < n; k++) ss += (double)x[k] * x[k];
+    const float r = (float)(1.0 / sqrt(ss / n + eps));
+    const __m512 rv = _mm512_set1_ps(r);
+    for (i = 0; i + 16 <= n; i += 16) {
+        const __m512 v = _mm512_mul_ps(_mm512_loadu_ps(x + i), rv);
+        _mm512_storeu_ps(out + i, w ? _mm512_mul_ps(v, _mm512_loadu_ps(w + i)) : v);
+    }
+    for (; i < n; i++) out[i] = x[i] * r * (w ? w[i] : 1.0f);
+}
+
+bool ingot_rmsnorm_avx512(float *out, const float *x, const float *w, int n, float eps) {
+    if (ingot_simd_get() < INGOT_SIMD_AVX512) return false;
+    rmsnorm512(out, x, w, n, eps);
+    return true;
+}
+
 // g[i] = silu(g[i]) · u[i] = g / (1 + e^-g) · u.
 ATT512 static void swiglu512(float *g, const float *u, size_t n) {
     size_t i = 0;
@@ -275,6 +302,11 @@ bool ingot_swiglu_avx512(float *g, const float *u, size_t n) {
 }
 
 #else
+bool ingot_rmsnorm_avx512(float *out, const float *x, const float *w, int n, float eps) {
+    (void)out, (void)x, (void)w, (void)n, (void)eps;
+    return false;
+}
+
 void ingot_attend_group(const float *const *q, float *const *out, int nh, int lo, int hi, const float *keys,
                         const float *vals, size_t stride, int head_dim, float scale, float *scratch) {
     (void)q, (void)out, (void)nh, (void)lo, (void)hi, (void)keys, (void)vals, (void)stride, (void)head_dim;

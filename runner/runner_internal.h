@@ -184,6 +184,9 @@ void ingot_attend_head(const float *q, const float *keys, size_t k_stride, const
 // g[i] = silu(g[i]) · u[i] with AVX-512 (runner_avx512.c); false, with
 // nothing done, when the dispatch level in effect is below AVX-512.
 bool ingot_swiglu_avx512(float *g, const float *u, size_t n);
+// ingot_rmsnorm with AVX-512 (runner_avx512.c); false, with nothing done,
+// below that dispatch level.
+bool ingot_rmsnorm_avx512(float *out, const float *x, const float *w, int n, float eps);
 
 // Attention of up to 16 query rows that share one key/value head
 // (runner_avx512.c): row i attends keys lo[i]..hi[i]

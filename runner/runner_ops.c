@@ -18,6 +18,7 @@ typedef double v4d __attribute__((vector_size(32)));
 void ingot_rmsnorm(float *out, const float *x, const float *w, int n, float eps) {
     // HF LlamaRMSNorm: x * rsqrt(mean(x²) + eps) * w, in float32. The sum
     // of squares is taken in double, in eight running partial sums.
+    if (ingot_rmsnorm_avx512(out, x, w, n, eps)) return;
     v4d p0 = {0}, p1 = {0};
     int i = 0;
     for (; i + 8 <= n; i += 8) {

@@ -288,6 +288,36 @@ static int test_runner_swiglu(void) {
     return 0;
 }
 
+// RMSNorm over lengths that use the vector paths and leave tails, in place
+// and out of place, with and without weights, against double arithmetic.
+static int test_runner_rmsnorm_long(void) {
+    static const int ns[] = {16, 37, 64, 768, 1001};
+    float x[1001], w[1001], out[1001], in[1001];
+    uint32_t st = 3;
+    const ingot_simd_level saved = ingot_simd_get();
+    for (int lvl = 0; lvl < 2; lvl++) { // portable code, then the best level of this CPU
+        ingot_simd_set(lvl ? ingot_simd_detect() : INGOT_SIMD_SCALAR);
+        for (int a = 0; a < 5; a++)
+            for (int mode = 0; mode < 3; mode++) {
+                const int n = ns[a];
+                for (int i = 0; i < n; i++) x[i] = in[i] = 8 * tile_rand(&st) - 4, w[i] = 2 * tile_rand(&st);
+                const float *wp = mode == 1 ? NULL : w;
+                float *dst = mode == 2 ? x : out; // mode 2: in place
+                ingot_rmsnorm(dst, x, wp, n, 1e-6f);
+                double ss = 0;
+                for (int i = 0; i < n; i++) ss += (double)in[i] * in[i];
+                const double r = 1.0 / sqrt(ss / n + 1e-6);
+                for (int i = 0; i < n; i++) {
+                    const double want = in[i] * r * (wp ? wp[i] : 1.0);
+                    CHECK_MSG(fabs(dst[i] - want) <= 1e-6 * (1 + fabs(want)), "n %d mode %d i %d: %g vs %g", n, mode, i,
+                              (double)dst[i], want);
+                }
+            }
+    }
+    ingot_simd_set(saved);
+    return 0;
+}
+
 static int test_runner_rmsnorm(void) {
     const float x[4] = {1, -2, 3, 0.5f}, w[4] = {1, 2, 0.5f, -1};
     float y[4];
@@ -1200,7 +1230,7 @@ static int test_runner_q8_0_top1(void) {
     return 0;
 }
 
-INGOT_TEST_MAIN(T(runner_attention_tile), T(runner_attention_group), T(runner_argmax), T(runner_swiglu), T(runner_rope_neox), T(runner_rope_interleave), T(runner_rope_yarn), T(runner_rope_linear_llama3),
+INGOT_TEST_MAIN(T(runner_attention_tile), T(runner_attention_group), T(runner_argmax), T(runner_swiglu), T(runner_rmsnorm_long), T(runner_rope_neox), T(runner_rope_interleave), T(runner_rope_yarn), T(runner_rope_linear_llama3),
                 T(runner_attention_naive), T(runner_rmsnorm), T(runner_moe_softmax_topk),
                 T(runner_moe_deepseek_v3), T(runner_moe_deepseek_v2_groups), T(runner_sampler), T(runner_metrics),
                 T(runner_tiny_llama_golden), T(runner_open_rejects),
