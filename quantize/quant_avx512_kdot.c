@@ -8,10 +8,12 @@
 //   is broadcast to both 256-bit halves and one GF2P8AFFINEQB per vector
 //   pulls out each half's bit field (its 8×8 bit matrix differs per 64-bit
 //   lane), doing the shift and the mask of a plain unpack in one operation.
-// - Integer sub-block scales multiply in the int32 domain: VPMADDUBSW
-//   (unsigned levels × int8 activations → int16 pairs) then VPDPWSSD with a
-//   vector holding each 16-byte lane's sub-block scale. q2_k instead looks up
-//   level × scale (≤ 45) per byte with VPSHUFB and sums with VPDPBUSD.
+// - Integer sub-block scales: VPDPBUSD sums unsigned levels × int8
+//   activations in groups of 4 (≤ 4 · 63 · 128, so it fits int16), VPACKSSDW
+//   packs two such vectors to int16, and one VPDPWSSD per 128 values
+//   multiplies by a vector holding each word's sub-block scale (a VPERMW of
+//   the unpacked scales). q2_k instead looks up level × scale (≤ 45) per
+//   byte with VPSHUFB and sums it with VPDPBUSD directly.
 // - Level offsets and mins come off through the activations' 16-value
 //   sums (bsums) with one VPMADDWD per super-block.
 // - Each super-block adds into float vector accumulators with one FMA per
@@ -65,9 +67,6 @@ KDOT static inline __m256 lane1_256(__m128 v) {
     return _mm256_permutexvar_ps(_mm256_set1_epi32(1), _mm256_castps128_ps256(v));
 }
 
-// int16 vector whose 16-byte lane L holds int16 lane idx[L] of v (16 int16).
-#define LANE_SCALES(v, a, b, c, d) \
-    _mm512_permutexvar_epi16(_mm512_set_epi64(SPLAT4(d), SPLAT4(c), SPLAT4(b), SPLAT4(a)), (v))
 // int16 vector whose 16-byte lane L holds int16 lane aL of v in words 0-3
 // and bL in words 4-7 (the layout VPACKSSDW gives two int32 vectors).
 #define PAIR_SCALES(v, a0, b0, a1, b1, a2, b2, a3, b3)                                                     \
@@ -75,11 +74,11 @@ KDOT static inline __m256 lane1_256(__m128 v) {
                                               SPLAT1(a1), SPLAT1(b0), SPLAT1(a0)),                         \
                              (v))
 #define SPLAT1(k) (long long)(0x0001000100010001ull * (uint64_t)(k))
-// Two 4-byte-group dot vectors (each sum fits int16) packed to int16.
+// Two vectors of 4-byte-group dots packed to int16 (16-byte lane L: words
+// 0-3 from la's lane, 4-7 from lb's).
 #define DOT2(la, ya, lb, yb) \
     _mm512_packs_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), (la), (ya)), \
                        _mm512_dpbusd_epi32(_mm512_setzero_si512(), (lb), (yb)))
-#define SPLAT4(k) (long long)(0x0001000100010001ull * (uint64_t)(k)), (long long)(0x0001000100010001ull * (uint64_t)(k))
 
 // Σ a − Σ m.
 KDOT static inline float reduce2(__m512 a, __m256 m) {
