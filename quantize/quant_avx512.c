@@ -886,6 +886,28 @@ VNNI static inline q8_step q8_step_load(const uint8_t *p, const uint8_t *beg, co
     s.d = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutex2var_epi16(l0, vload(ph->d), l1)));
     return s;
 }
+// Activation step at the 64-byte aligned line a with running index vectors
+// (the phase-0 tables plus 8t bytes / 4t words, unwrapped: bit 7 of a byte
+// index, bit 6 of a word index, marks what comes from l2). Inside a
+// 32-block chunk starting on a line, step t is at a + 128t with phase t.
+typedef struct {
+    __m512i lo, hi, d;
+} q8_run;
+VNNI static inline q8_step q8_step_run(const uint8_t *a, const q8_run *r) {
+    const __m512i l0 = _mm512_load_si512(a), l1 = _mm512_load_si512(a + 64), l2 = _mm512_load_si512(a + 128);
+    q8_step s;
+    s.lo = _mm512_mask_permutexvar_epi8(_mm512_permutex2var_epi8(l0, r->lo, l1), _mm512_movepi8_mask(r->lo), r->lo, l2);
+    s.hi = _mm512_mask_permutexvar_epi8(_mm512_permutex2var_epi8(l0, r->hi, l1), _mm512_movepi8_mask(r->hi), r->hi, l2);
+    const __m512i d = _mm512_mask_permutexvar_epi16(_mm512_permutex2var_epi16(l0, r->d, l1),
+                                                    _mm512_test_epi16_mask(r->d, _mm512_set1_epi16(64)), r->d, l2);
+    s.d = _mm512_cvtph_ps(_mm512_castsi512_si256(d));
+    return s;
+}
+VNNI static inline void q8_run_next(q8_run *r) {
+    r->lo = _mm512_add_epi8(r->lo, _mm512_set1_epi8(8));
+    r->hi = _mm512_add_epi8(r->hi, _mm512_set1_epi8(8));
+    r->d = _mm512_add_epi16(r->d, _mm512_set1_epi16(4));
+}
 // Σ u·y over both halves, 4 int32 lanes per block.
 VNNI static inline __m512i dot_step(__m512i ulo, __m512i uhi, const q8_step *y) {
     return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), ulo, y->lo), uhi, y->hi);
@@ -961,8 +983,11 @@ VNNI static inline __m512 q5_1_step(const uint8_t *x, const q8_step *ys, const v
     return aff_step(lo, hi, _mm512_permutex2var_epi16(a, c->d, b), ys, acc);
 }
 
-// Row kernel: two accumulators over pairs of steps, one step more when
-// four blocks remain, the last 0-3 blocks by the _ref kernel.
+// Row kernel: when the activations are 8-byte aligned, single steps up to
+// the first one that starts a line, then 32-block chunks of eight steps
+// with running indices; then pairs of steps with the per-step check, one
+// step more when four blocks remain, the last 0-3 blocks by the _ref
+// kernel. Two accumulators throughout.
 #define VNNI_DOT(name, xtype, STEP, TAIL, QS, D, QH, OFF)                                                     \
     VNNI static void name(int64_t n, float *s, const void *vx, const void *vy) {                              \
         const uint8_t *x = vx, *y = vy;                                                                       \
@@ -972,6 +997,26 @@ VNNI static inline __m512 q5_1_step(const uint8_t *x, const q8_step *ys, const v
         const vnni_consts c = vnni_consts_load(QS, D, QH, OFF);                                               \
         __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();                                        \
         int64_t i = 0;                                                                                        \
+        if (((uintptr_t)y & 7) == 0) {                                                                        \
+            for (; i + 4 <= nb && ((uintptr_t)(y + (size_t)i * by) & 63) != 0; i += 4) {                      \
+                const q8_step y0 = q8_step_load(y + (size_t)i * by, y, yend);                                 \
+                acc0 = STEP(x + (size_t)i * bx, &y0, &c, acc0);                                               \
+            }                                                                                                 \
+            const q8_run r0 = {vload(k_q8_phase[0].lo), _mm512_add_epi8(vload(k_q8_hi8), _mm512_set1_epi8(8)),  \
+                               vload(k_q8_phase[0].d)};                                                       \
+            for (; i + 32 <= nb; i += 32) {                                                                   \
+                const uint8_t *yc = y + (size_t)i * by, *xc = x + (size_t)i * bx;                             \
+                q8_run r = r0;                                                                                \
+                for (int t = 0; t < 8; t += 2) {                                                              \
+                    const q8_step y0 = q8_step_run(yc + 128 * t, &r);                                         \
+                    acc0 = STEP(xc + (size_t)(4 * t) * bx, &y0, &c, acc0);                                    \
+                    q8_run_next(&r);                                                                          \
+                    const q8_step y1 = q8_step_run(yc + 128 * (t + 1), &r);                                   \
+                    acc1 = STEP(xc + (size_t)(4 * t + 4) * bx, &y1, &c, acc1);                                \
+                    q8_run_next(&r);                                                                          \
+                }                                                                                             \
+            }                                                                                                 \
+        }                                                                                                     \
         for (; i + 8 <= nb; i += 8) {                                                                         \
             const q8_step y0 = q8_step_load(y + (size_t)i * by, y, yend);                                     \
             acc0 = STEP(x + (size_t)i * bx, &y0, &c, acc0);                                                   \
