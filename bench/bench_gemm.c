@@ -87,7 +87,8 @@ static int bench_type(ingot_dtype t, int64_t rows, int64_t cols, int tokens, dou
         fill_gauss(src, (size_t)rows * (size_t)cols, &seed);
         for (int64_t r = 0; r < rows; r++) qt->quantize_row(src + r * cols, w + (size_t)r * c.w_row, cols, NULL);
         fill_gauss(src, (size_t)tokens * (size_t)cols, &seed);
-        for (int j = 0; j < tokens; j++) qa->quantize_row(src + (size_t)j * cols, act + (size_t)j * c.act_row, cols, NULL);
+        for (int j = 0; j < tokens; j++)
+            qa->quantize_row(src + (size_t)j * cols, act + (size_t)j * c.act_row, cols, NULL);
         c.w = w, c.act = act;
         const double macs = (double)rows * (double)cols * tokens;
         const double tg = time_it(run_gemm, &c, min_time), tv = time_it(run_vec_dot, &c, min_time);

@@ -107,7 +107,8 @@ ATT512 static void attend_tile512(const ingot_attn_tile *t, const float *keys, c
     int j = 0;
     for (; j + KEYS_STEP <= nk; j += KEYS_STEP)
         mx = score_keys8(qt, keys, stride, hd, jlo + j, lov, hiv, sc + 16 * (size_t)j, mx);
-    for (; j < nk; j++) mx = score_key1(qt, keys + (size_t)(jlo + j) * stride, hd, jlo + j, lov, hiv, sc + 16 * (size_t)j, mx);
+    for (; j < nk; j++)
+        mx = score_key1(qt, keys + (size_t)(jlo + j) * stride, hd, jlo + j, lov, hiv, sc + 16 * (size_t)j, mx);
     // Every lane has at least one valid key, so mx is finite.
     __m512 sum = _mm512_setzero_ps();
     const __m512 ninf = _mm512_set1_ps(-INFINITY);
@@ -227,7 +228,8 @@ ATT512 static void group_values(const float *p, size_t p_stride, const float *in
         }
     }
     for (int h = 0; h < nh; h++)
-        for (int c = 0; c < nc; c++) _mm512_storeu_ps(out[h] + d0 + 16 * c, _mm512_mul_ps(a[h][c], _mm512_set1_ps(inv[h])));
+        for (int c = 0; c < nc; c++)
+            _mm512_storeu_ps(out[h] + d0 + 16 * c, _mm512_mul_ps(a[h][c], _mm512_set1_ps(inv[h])));
 }
 
 ATT512 static void attend_group512(const float *const *q, float *const *out, int nh, int lo, int hi, const float *keys,
@@ -240,9 +242,10 @@ ATT512 static void attend_group512(const float *const *q, float *const *out, int
             group_scores(q[h0 + h], keys, stride, hd, lo, nk, scale, scratch + (size_t)h * n16);
             inv[h] = group_softmax(scratch + (size_t)h * n16, n16);
         }
-        for (int d0 = 0; d0 < hd; d0 += 64)
-            group_values(scratch, (size_t)n16, inv, m, vals, stride, lo, nk, d0, (hd - d0) / 16 < 4 ? (hd - d0) / 16 : 4,
-                         out + h0);
+        for (int d0 = 0; d0 < hd; d0 += 64) {
+            const int nc = (hd - d0) / 16 < 4 ? (hd - d0) / 16 : 4;
+            group_values(scratch, (size_t)n16, inv, m, vals, stride, lo, nk, d0, nc, out + h0);
+        }
     }
 }
 
@@ -257,7 +260,8 @@ ATT512 static void rmsnorm512(float *out, const float *x, const float *w, int n,
     int i = 0;
     for (; i + 16 <= n; i += 16) {
         const __m512 v = _mm512_loadu_ps(x + i);
-        const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v)), hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
+        const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+        const __m512d hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
         a0 = _mm512_fmadd_pd(lo, lo, a0);
         a1 = _mm512_fmadd_pd(hi, hi, a1);
     }
@@ -291,7 +295,8 @@ ATT512 static void swiglu512(float *g, const float *u, size_t n) {
         const __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
         const __m512 x = _mm512_maskz_loadu_ps(k, g + i);
         const __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), x));
-        _mm512_mask_storeu_ps(g + i, k, _mm512_mul_ps(_mm512_div_ps(x, _mm512_add_ps(one, e)), _mm512_maskz_loadu_ps(k, u + i)));
+        const __m512 y = _mm512_mul_ps(_mm512_div_ps(x, _mm512_add_ps(one, e)), _mm512_maskz_loadu_ps(k, u + i));
+        _mm512_mask_storeu_ps(g + i, k, y);
     }
 }
 
