@@ -78,6 +78,14 @@ static void mm_run(const ingot_state *s, const mm_plan *p, int64_t r0, int64_t r
         return;
     }
     const ingot_vec_dot_fn dot = w->qt->vec_dot;
+    if (t1 - t0 == 1) { // one token (decoding): everything the loop needs in locals
+        const int64_t cols = w->cols;
+        const size_t rb = w->row_bytes;
+        const uint8_t *wr = (const uint8_t *)w->data + (size_t)r0 * rb, *act = p->act + (size_t)t0 * p->act_stride;
+        float *y = op->y + (size_t)t0 * op->ldy;
+        for (int64_t r = r0; r < r1; r++, wr += rb) dot(cols, y + r, wr, act);
+        return;
+    }
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *wr = (const uint8_t *)w->data + (size_t)r * w->row_bytes;
         for (int t = t0; t < t1; t++)
