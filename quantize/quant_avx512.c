@@ -741,6 +741,7 @@ AVX512 static void q3_k_vec_dot(int64_t n, float *s, const void *vx, const void 
 }
 
 // ---- 32-value block dots with VNNI (vpdpbusd) ------------------------------------------------
+// q4_0, q4_1, q5_0, q5_1, iq4_nl (q8_0: see q8_0_vnni below).
 // Four blocks per step, weights and activations gathered with byte
 // permutes (VBMI) so that 128-bit lane k holds 16 values of block k: a
 // "lo" vector with elements 0-15 of the four blocks and a "hi" vector with
@@ -749,15 +750,15 @@ AVX512 static void q3_k_vec_dot(int64_t n, float *s, const void *vx, const void 
 // with the eight f16 scales of the step converted by two vcvtph2ps. Levels
 // are unsigned (vpdpbusd's left operand); an offset is taken off as offset
 // times the activation sums. Accumulators stay in vectors for the whole
-// row. Installed when the CPU has AVX512_VNNI, VBMI and BITALG (q8_0's:
-// VNNI); the blocks of a row that do not fill a step go through the _ref
-// kernel.
+// row. Installed when the CPU has AVX512_VNNI, VBMI and BITALG; the
+// blocks of a row that do not fill a step go through the _ref kernel.
 //
 // Loads: a 64-byte load that straddles two cache lines costs far more than
 // an aligned one while the weights stream in from memory, so activation
 // steps are read as three aligned lines whenever the row allows it (8-byte
-// aligned, the lines inside the row), and weights as one 64-byte load plus
-// one short load, never two overlapping 64-byte ones.
+// aligned, the lines inside the row; rows that start a line go by 32-block
+// chunks with no per-step checks), and weights as one 64-byte load plus one
+// short load, never two overlapping 64-byte ones.
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi,avx512bitalg,avx2,fma,f16c")))
 
 // Index tables: weights of a step are a 64-byte load `a` at +0 and a short
