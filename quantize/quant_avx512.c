@@ -815,9 +815,8 @@ static const uint8_t k_bit_hi[64] = {R64(BIT_HI)};
 #define Q8_W4(t, k) Q8_W(t, k), Q8_W(t, k), Q8_W(t, k), Q8_W(t, k)
 // Bits of the 16 bytes of block k (at 8t + 34k + off + j) that lie in l2.
 #define Q8_J0(t, k, off) (128 - 8 * (t) - 34 * (k) - (off))
-#define Q8_M16(t, k, off)                                                                              \
-    ((uint64_t)(Q8_J0(t, k, off) <= 0 ? 0xFFFF : Q8_J0(t, k, off) >= 16 ? 0 : (0xFFFF << Q8_J0(t, k, off)) & 0xFFFF) \
-     << (16 * (k)))
+#define Q8_CLAMP16(v) ((v) < 0 ? 0 : (v) > 16 ? 16 : (v))
+#define Q8_M16(t, k, off) (((0xFFFFull << Q8_CLAMP16(Q8_J0(t, k, off))) & 0xFFFFull) << (16 * (k)))
 #define Q8_M64(t, off) (Q8_M16(t, 0, off) | Q8_M16(t, 1, off) | Q8_M16(t, 2, off) | Q8_M16(t, 3, off))
 #define Q8_MD4(t, k) ((8 * (t) + 34 * (k) >= 128 ? 0xFu : 0u) << (4 * (k)))
 typedef struct {
