@@ -119,14 +119,9 @@ KERNEL void legacy_gemm(int64_t n, float *s, size_t lds, const void *vx, const v
 // Q4_K / Q5_K scales and mins (6 bits each, packed in 12 bytes) as 16
 // int16 lanes: 8 scales then 8 mins.
 AVX512 static inline __m256i k4_scales_mins(const uint8_t *sp) {
-    uint32_t a, b, c;
-    memcpy(&a, sp, 4);
-    memcpy(&b, sp + 4, 4);
-    memcpy(&c, sp + 8, 4);
-    const uint32_t sc_lo = a & 0x3f3f3f3fu, m_lo = b & 0x3f3f3f3fu;
-    const uint32_t sc_hi = (c & 0x0f0f0f0fu) | ((a >> 2) & 0x30303030u);
-    const uint32_t m_hi = ((c >> 4) & 0x0f0f0f0fu) | ((b >> 2) & 0x30303030u);
-    return _mm256_cvtepu8_epi16(_mm_setr_epi32((int)sc_lo, (int)sc_hi, (int)m_lo, (int)m_hi));
+    uint32_t w[4];
+    ingot_k4_words(sp, w);
+    return _mm256_cvtepu8_epi16(_mm_setr_epi32((int)w[0], (int)w[1], (int)w[2], (int)w[3]));
 }
 
 // Vector p (0..3) holds sub-blocks 2p (low nibbles of qs[32p ..]) and 2p+1

@@ -157,18 +157,24 @@ static inline void ingot_k4_scale_min(int j, const uint8_t *q, uint8_t *sc, uint
 // ingot_k4_scale_min): with words a = s[0..3], b = s[4..7], c = s[8..11],
 // scales 0-3 = a & 63, mins 0-3 = b & 63, scales 4-7 = low nibbles of c
 // plus the top 2 bits of a, mins 4-7 = high nibbles of c plus those of b.
-static inline void ingot_k4_unpack(const uint8_t *s, uint8_t *sc, uint8_t *m) {
+// As words (bytes in little-endian order): w[0] = scales 0-3, w[1] =
+// scales 4-7, w[2] = mins 0-3, w[3] = mins 4-7; SIMD code builds its
+// vectors from them without a trip through memory.
+static inline void ingot_k4_words(const uint8_t *s, uint32_t w[4]) {
     uint32_t a, b, c;
     memcpy(&a, s, 4);
     memcpy(&b, s + 4, 4);
     memcpy(&c, s + 8, 4);
-    const uint32_t sc_lo = a & 0x3f3f3f3fu, m_lo = b & 0x3f3f3f3fu;
-    const uint32_t sc_hi = (c & 0x0f0f0f0fu) | ((a >> 2) & 0x30303030u);
-    const uint32_t m_hi = ((c >> 4) & 0x0f0f0f0fu) | ((b >> 2) & 0x30303030u);
-    memcpy(sc, &sc_lo, 4);
-    memcpy(sc + 4, &sc_hi, 4);
-    memcpy(m, &m_lo, 4);
-    memcpy(m + 4, &m_hi, 4);
+    w[0] = a & 0x3f3f3f3fu;
+    w[1] = (c & 0x0f0f0f0fu) | ((a >> 2) & 0x30303030u);
+    w[2] = b & 0x3f3f3f3fu;
+    w[3] = ((c >> 4) & 0x0f0f0f0fu) | ((b >> 2) & 0x30303030u);
+}
+static inline void ingot_k4_unpack(const uint8_t *s, uint8_t *sc, uint8_t *m) {
+    uint32_t w[4];
+    ingot_k4_words(s, w);
+    memcpy(sc, w, 8);
+    memcpy(m, w + 2, 8);
 }
 
 // Q3_K signed 6-bit scale of sub-block j (0..15).
