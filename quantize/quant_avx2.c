@@ -13,6 +13,8 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
+#include "quant_search_x86.h"
+
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 
 // ---- helpers -------------------------------------------------------------------------
@@ -664,7 +666,7 @@ AVX2 static void affine_fit4(double sw, double swx, double swx2, const double *s
 // recomputed at the end.
 AVX2 static float affine_search32(int nmax, const float *x, const float *w, uint8_t *L, float *m_out, int nstep,
                                   float rmin, float rdelta) {
-    enum { MAX_CAND = 40 };
+    enum { MAX_CAND = INGOT_AFFINE_MAX_CAND };
     __m256 vx[4], vw[4], mn = _mm256_loadu_ps(x), mx = mn;
     for (int k = 0; k < 4; k++) {
         vx[k] = _mm256_loadu_ps(x + 8 * k);
@@ -691,24 +693,8 @@ AVX2 static float affine_search32(int nmax, const float *x, const float *w, uint
     const __m256 vlo = _mm256_set1_ps(lo), vmax = _mm256_set1_ps((float)nmax), zero = _mm256_setzero_ps();
     __m256 d[4];
     for (int k = 0; k < 4; k++) d[k] = _mm256_sub_ps(vx[k], vlo);
-    // Candidates is = -1 .. nstep; one whose scale equals the plain one
-    // (is = -1) rounds to the same levels and can never fit strictly
-    // better, so it is not evaluated twice.
-    // ingot_affine_iscale's quotients, eight divisions at a time.
-    float num[MAX_CAND], all[MAX_CAND], iscale[MAX_CAND];
-    for (int c = 0; c < (nstep + 9) / 8 * 8; c++) {
-        const int is = c <= nstep + 1 ? c - 1 : -1;
-        num[c] = is < 0 ? (float)nmax : rmin + rdelta * (float)is + (float)nmax;
-    }
-    int c8 = 0;
-    do {
-        _mm256_storeu_ps(all + c8, _mm256_div_ps(_mm256_loadu_ps(num + c8), _mm256_set1_ps(hi - lo)));
-        c8 += 8;
-    } while (c8 < nstep + 2);
-    int n_cand = 0;
-    iscale[n_cand++] = all[0];
-    for (int c = 1; c <= nstep + 1; c++)
-        if (all[c] != iscale[0]) iscale[n_cand++] = all[c];
+    float iscale[MAX_CAND];
+    const int n_cand = ingot_affine_iscales(nmax, nstep, rmin, rdelta, hi - lo, iscale);
     double sl[MAX_CAND], sl2[MAX_CAND], slx[MAX_CAND];
     for (int c = n_cand; c < (n_cand + 7) / 8 * 8; c++) sl[c] = sl2[c] = slx[c] = 0; // padding: no fit
     // Eight candidates at a time: per candidate the sums' vertical steps
@@ -729,25 +715,11 @@ AVX2 static float affine_search32(int nmax, const float *x, const float *w, uint
             cb[u] = _mm256_add_ps(_mm256_add_ps(b[0], b[2]), _mm256_add_ps(b[1], b[3]));
             ce[u] = _mm256_add_ps(_mm256_add_ps(e[0], e[2]), _mm256_add_ps(e[1], e[3]));
         }
-        float ra[8], rb[8], re[8];
-        _mm256_storeu_ps(ra, hsum8x8(ca));
-        _mm256_storeu_ps(rb, hsum8x8(cb));
-        _mm256_storeu_ps(re, hsum8x8(ce));
-        for (int u = 0; u < 8 && c0 + u < n_cand; u++) {
-            sl[c0 + u] = ra[u];
-            sl2[c0 + u] = rb[u];
-            slx[c0 + u] = re[u];
-        }
+        ingot_affine_store8(hsum8x8(ca), hsum8x8(cb), hsum8x8(ce), c0, n_cand, sl, sl2, slx);
     }
     double s[MAX_CAND], m[MAX_CAND], err[MAX_CAND];
     for (int c = 0; c < n_cand; c += 4) affine_fit4(sw, swx, swx2, sl + c, sl2 + c, slx + c, s + c, m + c, err + c);
-    int best = -1;
-    double best_err = INFINITY;
-    for (int c = 0; c < n_cand; c++)
-        if (err[c] < best_err) {
-            best_err = err[c];
-            best = c;
-        }
+    const int best = ingot_affine_best(err, n_cand);
     if (best < 0) {
         memset(L, 0, 32);
         *m_out = -lo;
@@ -1378,7 +1350,7 @@ AVX2 static void q6_k_quantize_row(const float *x, void *y, int64_t n, const flo
 // affine_search32 for 16 values (two vectors, ingot_sum16 order).
 AVX2 static float affine_search16(int nmax, const float *x, const float *w, uint8_t *L, float *m_out, int nstep,
                                   float rmin, float rdelta) {
-    enum { MAX_CAND = 40 };
+    enum { MAX_CAND = INGOT_AFFINE_MAX_CAND };
     const __m256 x0 = _mm256_loadu_ps(x), x1 = _mm256_loadu_ps(x + 8);
     const __m256 w0 = _mm256_loadu_ps(w), w1 = _mm256_loadu_ps(w + 8);
     float lo = hmin_ps(_mm256_min_ps(x0, x1));
@@ -1395,24 +1367,8 @@ AVX2 static float affine_search16(int nmax, const float *x, const float *w, uint
                  swx2 = sum16(_mm256_mul_ps(wx0, x0), _mm256_mul_ps(wx1, x1));
     const __m256 vlo = _mm256_set1_ps(lo), vmax = _mm256_set1_ps((float)nmax), zero = _mm256_setzero_ps();
     const __m256 d0 = _mm256_sub_ps(x0, vlo), d1 = _mm256_sub_ps(x1, vlo);
-    // Candidates is = -1 .. nstep; one whose scale equals the plain one
-    // (is = -1) rounds to the same levels and can never fit strictly
-    // better, so it is not evaluated twice.
-    // ingot_affine_iscale's quotients, eight divisions at a time.
-    float num[MAX_CAND], all[MAX_CAND], iscale[MAX_CAND];
-    for (int c = 0; c < (nstep + 9) / 8 * 8; c++) {
-        const int is = c <= nstep + 1 ? c - 1 : -1;
-        num[c] = is < 0 ? (float)nmax : rmin + rdelta * (float)is + (float)nmax;
-    }
-    int c8 = 0;
-    do {
-        _mm256_storeu_ps(all + c8, _mm256_div_ps(_mm256_loadu_ps(num + c8), _mm256_set1_ps(hi - lo)));
-        c8 += 8;
-    } while (c8 < nstep + 2);
-    int n_cand = 0;
-    iscale[n_cand++] = all[0];
-    for (int c = 1; c <= nstep + 1; c++)
-        if (all[c] != iscale[0]) iscale[n_cand++] = all[c];
+    float iscale[MAX_CAND];
+    const int n_cand = ingot_affine_iscales(nmax, nstep, rmin, rdelta, hi - lo, iscale);
     double sl[MAX_CAND], sl2[MAX_CAND], slx[MAX_CAND];
     for (int c = n_cand; c < (n_cand + 7) / 8 * 8; c++) sl[c] = sl2[c] = slx[c] = 0; // padding: no fit
     for (int c0 = 0; c0 < n_cand; c0 += 8) {
@@ -1427,25 +1383,11 @@ AVX2 static float affine_search16(int nmax, const float *x, const float *w, uint
             cb[u] = _mm256_add_ps(_mm256_mul_ps(a0, l0), _mm256_mul_ps(a1, l1));
             ce[u] = _mm256_add_ps(_mm256_mul_ps(a0, x0), _mm256_mul_ps(a1, x1));
         }
-        float ra[8], rb[8], re[8];
-        _mm256_storeu_ps(ra, hsum8x8(ca));
-        _mm256_storeu_ps(rb, hsum8x8(cb));
-        _mm256_storeu_ps(re, hsum8x8(ce));
-        for (int u = 0; u < 8 && c0 + u < n_cand; u++) {
-            sl[c0 + u] = ra[u];
-            sl2[c0 + u] = rb[u];
-            slx[c0 + u] = re[u];
-        }
+        ingot_affine_store8(hsum8x8(ca), hsum8x8(cb), hsum8x8(ce), c0, n_cand, sl, sl2, slx);
     }
     double s[MAX_CAND], m[MAX_CAND], err[MAX_CAND];
     for (int c = 0; c < n_cand; c += 4) affine_fit4(sw, swx, swx2, sl + c, sl2 + c, slx + c, s + c, m + c, err + c);
-    int best = -1;
-    double best_err = INFINITY;
-    for (int c = 0; c < n_cand; c++)
-        if (err[c] < best_err) {
-            best_err = err[c];
-            best = c;
-        }
+    const int best = ingot_affine_best(err, n_cand);
     if (best < 0) {
         memset(L, 0, 16);
         *m_out = -lo;
