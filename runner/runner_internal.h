@@ -136,6 +136,8 @@ struct ingot_state {
     uint8_t *actq;                   // quantized activations [actq_rows, actq_row bytes]
     size_t actq_row;                 // bytes reserved per row
     size_t actq_rows;                // rows of actq
+    uint8_t *actp;                   // prepared one-token activations [actp_rows, actp_row bytes]
+    size_t actp_row, actp_rows;
     float *scratch;                  // [n_threads, scratch_per_thread]
     size_t scratch_per_thread;
     // MoE

@@ -3,17 +3,33 @@
 // the weight type's vec_dot_type, then each weight row is dotted with a tile
 // of token rows while it is hot in L1. Several independent products (q, k
 // and v; gate and up; the selected experts of a decode step) go to the
-// thread pool as one job, so a decode step pays few dispatches. Work items
-// are (row chunk × token tile) of one product. A decode step's items are
-// guided: contiguous row ranges whose size shrinks with the work left in
-// the job, so the threads start on long runs of rows and finish together
-// on short ones. f8_e4m3_b128 weights have no row kernel: each row is
-// decoded to f32 into per-thread scratch.
+// thread pool as one job, so a decode step pays few dispatches. Prompt work
+// items are (row chunk × token tile) of one product.
+//
+// A decode step (one token) is bound by reading the weights, and each new
+// run of addresses a thread starts costs it the memory latency again before
+// the hardware prefetcher has caught up: split into many small pieces, a
+// 1 MB job reached about 80% of the bandwidth that one contiguous half per
+// thread reached. So a one-token job gives each thread one share: an equal
+// part of its products' rows taken in order (q, k, v and each expert's gate
+// and up lie one after another in the file, so a share is one run of
+// addresses). The owner takes its share from the front in small chunks; a
+// thread whose share is done moves the back half of the largest share left
+// into its own and goes on there, so a thread that is late or descheduled
+// holds up only the chunk it is on. Each thread also prefetches 4 KB
+// ahead of the row it is on. Where the weight type has a prepared-activation
+// kernel (Q8_0: ingot_quant_prep_get), the one-token activation is prepared
+// once per product and every row's dot does only the weight's share of the
+// work, leaving the core more room for loads in flight: with a dot that
+// only loads the weights, a decode step reached its bandwidth bound; with
+// vec_dot, three quarters of it. f8_e4m3_b128 weights have no row kernel:
+// each row is decoded to f32 into per-thread scratch.
+#include <stdatomic.h>
 #include <string.h>
 
 #include "runner_internal.h"
 
-enum { MM_TOKEN_TILE = 32, MM_MAX_OPS = 3 * INGOT_RUNNER_MAX_EXPERT_USED + 8, MM_MAX_GUIDED = 512 };
+enum { MM_TOKEN_TILE = 32, MM_MAX_OPS = 3 * INGOT_RUNNER_MAX_EXPERT_USED + 8, MM_MAX_SHARES = 64 };
 
 void ingot_mat_row_f32(const ingot_mat *w, int64_t r, float *out) {
     if (w->dtype == INGOT_DTYPE_F8_E4M3_B128) {
@@ -36,22 +52,33 @@ typedef struct mm_plan {
     const uint8_t *act;   // [n, act_stride] activations in vec_dot_type
     size_t act_stride;    // bytes between token rows
     ingot_gemm_fn gemm;   // multi-row kernel of the weight type, or NULL
+    const ingot_prep_traits *prep; // one-token product: kernel on the prepared activation, or NULL
+    const uint8_t *actp;  // the prepared activation row
     int64_t row_chunk, n_row_items;
     size_t first_item;    // index of this product's first work item
 } mm_plan;
 
-// A guided item: rows [r0, r1) of plan `plan`, every token.
-typedef struct mm_range {
-    int32_t plan;
-    int64_t r0, r1;
-} mm_range;
+// A one-token job's rows are numbered through its products in order
+// ("job rows"); a share is the job rows [front, back) packed in one word.
+typedef struct mm_share {
+    _Alignas(64) _Atomic uint64_t fb; // front << 32 | back
+} mm_share;
 
 typedef struct mm_job {
     ingot_state *s;
     mm_plan plan[MM_MAX_OPS];
     int n_plan;
-    mm_range *range; // guided items, or NULL: (row chunk × token tile) items
+    // One-token jobs (shares != NULL): plan k holds job rows [base[k], base[k + 1]).
+    mm_share *shares;
+    int n_shares;
+    int64_t base[MM_MAX_OPS + 1];
+    int64_t chunk_macs; // multiply-adds an owner takes per claim
+    size_t actp_used;   // prepared activation rows in use
 } mm_job;
+
+// One-token products read their weights this many bytes ahead of the row
+// being dotted (software prefetch).
+enum { MM_PREFETCH = 4096 };
 
 static void mm_run(const ingot_state *s, const mm_plan *p, int64_t r0, int64_t r1, int t0, int t1, int worker) {
     const ingot_mm_op *op = p->op;
@@ -77,15 +104,21 @@ static void mm_run(const ingot_state *s, const mm_plan *p, int64_t r0, int64_t r
         }
         return;
     }
-    const ingot_vec_dot_fn dot = w->qt->vec_dot;
     if (t1 - t0 == 1) { // one token (decoding): everything the loop needs in locals
+        const ingot_vec_dot_fn dot = p->prep ? p->prep->dot : w->qt->vec_dot;
         const int64_t cols = w->cols;
         const size_t rb = w->row_bytes;
-        const uint8_t *wr = (const uint8_t *)w->data + (size_t)r0 * rb, *act = p->act + (size_t)t0 * p->act_stride;
+        const uint8_t *wr = (const uint8_t *)w->data + (size_t)r0 * rb;
+        const uint8_t *act = p->prep ? p->actp : p->act + (size_t)t0 * p->act_stride;
         float *y = op->y + (size_t)t0 * op->ldy;
-        for (int64_t r = r0; r < r1; r++, wr += rb) dot(cols, y + r, wr, act);
+        const uint8_t *pf = wr, *pf_end = (const uint8_t *)w->data + (size_t)w->rows * rb;
+        for (int64_t r = r0; r < r1; r++, wr += rb) {
+            for (; pf < wr + MM_PREFETCH + rb && pf < pf_end; pf += 64) __builtin_prefetch(pf);
+            dot(cols, y + r, wr, act);
+        }
         return;
     }
+    const ingot_vec_dot_fn dot = w->qt->vec_dot;
     for (int64_t r = r0; r < r1; r++) {
         const uint8_t *wr = (const uint8_t *)w->data + (size_t)r * w->row_bytes;
         for (int t = t0; t < t1; t++)
@@ -93,11 +126,68 @@ static void mm_run(const ingot_state *s, const mm_plan *p, int64_t r0, int64_t r
     }
 }
 
+// Job rows [a, b) of a one-token job, through the products they cover.
+static void mm_run_rows(const mm_job *j, int64_t a, int64_t b, int worker) {
+    int k = 0;
+    while (j->base[k + 1] <= a) k++;
+    for (; a < b; k++) {
+        const int64_t e = b < j->base[k + 1] ? b : j->base[k + 1];
+        mm_run(j->s, &j->plan[k], a - j->base[k], e - j->base[k], 0, 1, worker);
+        a = e;
+    }
+}
+
+// Job rows from `a` that make up about chunk_macs multiply-adds (at least one row).
+static int64_t mm_chunk_end(const mm_job *j, int64_t a, int64_t back) {
+    int k = 0;
+    while (j->base[k + 1] <= a) k++;
+    const int64_t cols = j->plan[k].op->w->cols > 0 ? j->plan[k].op->w->cols : 1;
+    const int64_t rows = j->chunk_macs / cols > 1 ? j->chunk_macs / cols : 1;
+    return back - a < rows ? back : a + rows;
+}
+
+static uint64_t fb_pack(int64_t front, int64_t back) { return (uint64_t)front << 32 | (uint64_t)back; }
+
+// Share i's owner: chunks from the front of its share; when it is empty,
+// the back half of the largest share left (whole when under two chunks)
+// becomes its share. Returns when no share has rows left.
+static void mm_share_item(const mm_job *j, size_t i, int worker) {
+    mm_share *own = &j->shares[i];
+    for (;;) {
+        uint64_t w = atomic_load_explicit(&own->fb, memory_order_relaxed);
+        const int64_t f = (int64_t)(w >> 32), b = (int64_t)(uint32_t)w;
+        if (f < b) {
+            const int64_t e = mm_chunk_end(j, f, b);
+            if (atomic_compare_exchange_weak_explicit(&own->fb, &w, fb_pack(e, b), memory_order_relaxed,
+                                                      memory_order_relaxed))
+                mm_run_rows(j, f, e, worker);
+            continue;
+        }
+        int victim = -1;
+        int64_t most = 0;
+        for (int v = 0; v < j->n_shares; v++) {
+            const uint64_t x = atomic_load_explicit(&j->shares[v].fb, memory_order_relaxed);
+            const int64_t left = (int64_t)(uint32_t)x - (int64_t)(x >> 32);
+            if (left > most) most = left, victim = v;
+        }
+        if (victim < 0) return;
+        uint64_t x = atomic_load_explicit(&j->shares[victim].fb, memory_order_relaxed);
+        const int64_t vf = (int64_t)(x >> 32), vb = (int64_t)(uint32_t)x;
+        if (vf >= vb) continue;
+        // Take the back half, or all of it when the front chunk would be most of it.
+        int64_t cut = vf + (vb - vf) / 2;
+        if (mm_chunk_end(j, vf, vb) >= cut) cut = vf;
+        if (!atomic_compare_exchange_weak_explicit(&j->shares[victim].fb, &x, fb_pack(vf, cut), memory_order_relaxed,
+                                                   memory_order_relaxed))
+            continue;
+        atomic_store_explicit(&own->fb, fb_pack(cut, vb), memory_order_relaxed);
+    }
+}
+
 static void mm_item(void *ctx, size_t i, int worker) {
     const mm_job *j = ctx;
-    if (j->range) {
-        const mm_range *g = &j->range[i];
-        mm_run(j->s, &j->plan[g->plan], g->r0, g->r1, 0, j->plan[g->plan].op->n, worker);
+    if (j->shares) {
+        mm_share_item(j, i, worker);
         return;
     }
     int k = 0;
@@ -110,32 +200,47 @@ static void mm_item(void *ctx, size_t i, int worker) {
     mm_run(j->s, p, r0, r1, t0, t0 + MM_TOKEN_TILE < p->op->n ? t0 + MM_TOKEN_TILE : p->op->n, worker);
 }
 
-// Guided split of a job whose products each have one token: walking the
-// products in order, each item takes work left / (2 × threads) weight
-// values (at least MM_MIN_ITEM, and at least 16 rows), cut at product
-// boundaries. Returns the item count, 0 when they do not fit in `out`.
-enum { MM_MIN_ITEM = 1 << 16 };
+// Shares of a one-token job: job rows cut where the multiply-adds before
+// them reach t/n of the job's. Returns false when the job rows do not fit
+// the packed word.
+enum { MM_CHUNK_MACS = 1 << 15 };
 
-static size_t mm_guided(const mm_job *j, int n_threads, mm_range *out) {
-    uint64_t left = 0;
-    for (int k = 0; k < j->n_plan; k++) left += (uint64_t)j->plan[k].op->w->rows * (uint64_t)j->plan[k].op->w->cols;
-    size_t n = 0;
+static bool mm_make_shares(mm_job *j, int n_threads, mm_share *shares) {
+    uint64_t total = 0;
+    j->base[0] = 0;
     for (int k = 0; k < j->n_plan; k++) {
         const ingot_mat *w = j->plan[k].op->w;
-        const uint64_t cols = w->cols > 0 ? (uint64_t)w->cols : 1;
-        for (int64_t r = 0; r < w->rows;) {
-            uint64_t want = left / (2 * (uint64_t)n_threads);
-            want = want > MM_MIN_ITEM ? want : MM_MIN_ITEM;
-            int64_t rows = (int64_t)((want + cols - 1) / cols);
-            rows = rows < 16 ? 16 : rows;
-            rows = rows < w->rows - r ? rows : w->rows - r;
-            if (n == MM_MAX_GUIDED) return 0;
-            out[n++] = (mm_range){k, r, r + rows};
-            r += rows;
-            left -= (uint64_t)rows * cols < left ? (uint64_t)rows * cols : left;
-        }
+        j->base[k + 1] = j->base[k] + w->rows;
+        total += (uint64_t)w->rows * (uint64_t)w->cols;
     }
-    return n;
+    if (j->base[j->n_plan] >= (int64_t)1 << 31) return false;
+    j->n_shares = n_threads < MM_MAX_SHARES ? n_threads : MM_MAX_SHARES;
+    j->chunk_macs = MM_CHUNK_MACS;
+    int k = 0;
+    int64_t front = 0;
+    uint64_t before = 0; // multiply-adds of the plans before plan k
+    for (int t = 0; t < j->n_shares; t++) {
+        const uint64_t want = total * (uint64_t)(t + 1) / (uint64_t)j->n_shares;
+        int64_t back = j->base[j->n_plan];
+        if (t + 1 < j->n_shares) {
+            for (;;) {
+                const ingot_mat *w = j->plan[k].op->w;
+                const uint64_t cols = w->cols > 0 ? (uint64_t)w->cols : 1, macs = (uint64_t)w->rows * cols;
+                if (before + macs >= want || k + 1 == j->n_plan) {
+                    int64_t r = (int64_t)((want - before + cols - 1) / cols);
+                    back = j->base[k] + (r < w->rows ? r : w->rows);
+                    break;
+                }
+                before += macs;
+                k++;
+            }
+            back = back < front ? front : back;
+        }
+        atomic_init(&shares[t].fb, fb_pack(front, back));
+        front = back;
+    }
+    j->shares = shares;
+    return true;
 }
 
 typedef struct quant_job {
@@ -153,6 +258,26 @@ static void quant_item(void *ctx, size_t i, int worker) {
     j->qv->quantize_row(j->x + i * j->ldx, j->dst + i * j->stride, j->cols, NULL);
 }
 
+// A one-token product of a weight type with a prepared-activation kernel:
+// prepare its activation row once (or take an earlier product's), else
+// leave it to vec_dot when the prepared rows are used up.
+static void mm_prepare_prep(ingot_state *s, mm_job *j, int k, int same_as) {
+    mm_plan *p = &j->plan[k];
+    p->prep = p->op->n == 1 ? ingot_quant_prep_get(p->op->w->dtype) : NULL;
+    if (!p->prep) return;
+    if (same_as >= 0 && j->plan[same_as].prep == p->prep) {
+        p->actp = j->plan[same_as].actp;
+        return;
+    }
+    if (j->actp_used == s->actp_rows || p->prep->bytes(p->op->w->cols) > s->actp_row) {
+        p->prep = NULL;
+        return;
+    }
+    uint8_t *dst = s->actp + j->actp_used++ * s->actp_row;
+    p->prep->prepare(p->act, dst, p->op->w->cols);
+    p->actp = dst;
+}
+
 // Activations of op k: reuse an earlier product's when it has the same
 // input and format, else quantize into the next free rows of actq.
 // Returns false when actq is full.
@@ -160,6 +285,7 @@ static bool mm_prepare_act(ingot_state *s, mm_job *j, int k, size_t *actq_used) 
     mm_plan *p = &j->plan[k];
     const ingot_mm_op *op = p->op;
     const ingot_dtype vdt = op->w->qt ? op->w->qt->vec_dot_type : INGOT_DTYPE_F32;
+    p->prep = NULL;
     if (vdt == INGOT_DTYPE_F32) {
         p->act = (const uint8_t *)op->x;
         p->act_stride = op->ldx * sizeof(float);
@@ -171,6 +297,7 @@ static bool mm_prepare_act(ingot_state *s, mm_job *j, int k, size_t *actq_used) 
             o->w->qt->vec_dot_type == vdt) {
             p->act = j->plan[e].act;
             p->act_stride = j->plan[e].act_stride;
+            mm_prepare_prep(s, j, k, e);
             return true;
         }
     }
@@ -181,6 +308,7 @@ static bool mm_prepare_act(ingot_state *s, mm_job *j, int k, size_t *actq_used) 
     p->act = q.dst;
     p->act_stride = s->actq_row;
     *actq_used += (size_t)op->n;
+    mm_prepare_prep(s, j, k, -1);
     return true;
 }
 
@@ -190,16 +318,18 @@ enum { MM_SERIAL_MACS = 1 << 16 };
 
 static void mm_flush(mm_job *j, size_t *n_items, size_t *actq_used, uint64_t *macs) {
     ingot_pool *pool = *macs < MM_SERIAL_MACS ? NULL : j->s->pool;
-    mm_range range[MM_MAX_GUIDED];
+    mm_share shares[MM_MAX_SHARES];
     bool one_token = true;
     for (int k = 0; k < j->n_plan; k++) one_token = one_token && j->plan[k].op->n == 1;
-    const size_t n_guided = pool && one_token ? mm_guided(j, ingot_pool_n_threads(pool), range) : 0;
-    j->range = n_guided ? range : NULL;
-    ingot_pool_run(pool, n_guided ? n_guided : *n_items, mm_item, j);
-    j->range = NULL;
+    if (one_token && mm_make_shares(j, ingot_pool_n_threads(pool), shares))
+        ingot_pool_run(pool, (size_t)j->n_shares, mm_item, j);
+    else
+        ingot_pool_run(pool, *n_items, mm_item, j);
+    j->shares = NULL;
     *macs = 0;
     j->n_plan = 0;
     *n_items = *actq_used = 0;
+    j->actp_used = 0;
 }
 
 void ingot_matmul_ops(ingot_state *s, const ingot_mm_op *ops, int n_ops) {

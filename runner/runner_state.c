@@ -57,6 +57,11 @@ static size_t state_layout(ingot_state *s, uint8_t *base) {
     s->actq_rows = 2 * B > (size_t)(3 * k + 4) ? 2 * B : (size_t)(3 * k + 4);
     if (c->is_mla && C > s->actq_rows) s->actq_rows = C;
     s->actq = carve(base, &off, s->actq_rows * s->actq_row, 1);
+    // Prepared rows (ingot_prep_traits): the distinct inputs of a decode
+    // step's job — its experts' gate/up input and down inputs, or q/k/v's.
+    s->actp_row = (size_t)ingot_align_up((size_t)(imax(m->max_row_cols, c->n_embd) + 63) / 64 * INGOT_PREP_Q8_0_PAIR, 64);
+    s->actp_rows = (size_t)k + 4;
+    s->actp = carve(base, &off, s->actp_rows * s->actp_row, 1);
     s->scratch_per_thread = C + 3 * (size_t)imax(m->max_row_cols, c->kv_lora_rank) + 2 * (size_t)ne + 256 + 64;
     if (!c->is_mla && ingot_attend_tile_scratch(c->head_dim, (int)C) > s->scratch_per_thread)
         s->scratch_per_thread = ingot_attend_tile_scratch(c->head_dim, (int)C);

@@ -105,6 +105,32 @@ ingot_gemm_fn ingot_quant_gemm_get(ingot_dtype t);
 // when the CPU lacks the level.
 ingot_gemm_fn ingot_quant_gemm_get_level(ingot_dtype t, ingot_simd_level level);
 
+// ---- one activation row against many weight rows (decoding) ------------------
+// A one-token product dots every weight row with the same activation row.
+// For the weight types below, that row (already in the type's
+// vec_dot_type) is prepared once into a layout that takes the work on the
+// activation out of the per-row kernel. Q8_0: per pair of blocks (64
+// values, INGOT_PREP_Q8_0_PAIR bytes), the 64 int8 values, then 16 int32
+// lanes holding −128 × the sum of values 4l..4l+3 (what offsetting the
+// signed weights to unsigned adds), then 16 float scales (lanes 0–7 the
+// first block's d, 8–15 the second's); an odd last block is paired with a
+// zero block. dot(n, &s, weight row, prepared row) has vec_dot's
+// contracts; the _ref kernel gives vec_dot_ref's result exactly, the SIMD
+// one agrees within float rounding.
+#define INGOT_PREP_Q8_0_PAIR 192
+typedef struct ingot_prep_traits {
+    size_t (*bytes)(int64_t n);                         // prepared bytes for a row of n values
+    void (*prepare)(const void *y, void *p, int64_t n); // y: n values in vec_dot_type
+    ingot_vec_dot_fn dot;                               // *s = dot(weight row x, prepared row p)
+} ingot_prep_traits;
+// Kernel set for weight type t at the dispatch level in effect; NULL where
+// there is none (callers use vec_dot). Covers Q8_0 (SCALAR: _ref; AVX-512
+// with VNNI). Thread-safe.
+const ingot_prep_traits *ingot_quant_prep_get(ingot_dtype t);
+// At a given level (SCALAR gives the _ref set); NULL as above or when the
+// CPU lacks the level.
+const ingot_prep_traits *ingot_quant_prep_get_level(ingot_dtype t, ingot_simd_level level);
+
 // f8_e4m3_b128: E4M3 [rows, cols] followed by f32 scales
 // [ceil(rows/128), ceil(cols/128)] (DeepSeek weight_scale_inv: value = e4m3 *
 // scale). Decode row r of such a tensor.

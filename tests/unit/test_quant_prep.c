@@ -1,0 +1,205 @@
+// Decode kernels on a prepared activation row (ingot_quant_prep_get): the
+// preparation writes the documented layout (values, −128 × sums of four,
+// spread scales, a zero block after an odd last one); the scalar _ref dot
+// equals vec_dot_ref bit for bit; every SIMD level with a kernel agrees
+// with _ref within float rounding for 1..40 blocks (the four-block loop,
+// a pair left, an odd block left), weight rows at every offset 0..63 of a
+// buffer that ends where the row ends (ASan sees any overread), prepared
+// rows unaligned and exactly sized, raw levels with -128 and scales 2^-4..2^4.
+//
+// Tolerance: 1e-5 × Σ|w_i y_i| + 1e-6 × |ref|, as in test_quant_gemm.c
+// (the same integer products per block, summed in another order).
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ingot/quantize.h"
+#include "ingot_test.h"
+
+enum { QK = 32, BLOCK = 34, PAIR = INGOT_PREP_Q8_0_PAIR, MAX_BLOCKS = 40 };
+
+static uint64_t rng_next(uint64_t *s) { // splitmix64
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static double rng_unit(uint64_t *s) { return ((double)(rng_next(s) >> 11) + 0.5) * 0x1p-53; }
+static double rng_gauss(uint64_t *s) { return sqrt(-2.0 * log(rng_unit(s))) * cos(6.283185307179586 * rng_unit(s)); }
+
+static float h2f(const uint8_t *b) { // IEEE half, little endian
+    const uint16_t h = (uint16_t)(b[0] | b[1] << 8);
+    const int e = (h >> 10) & 31, m = h & 1023;
+    const float v = e == 0 ? ldexpf((float)m, -24) : ldexpf((float)(m | 1024), e - 25);
+    return h >> 15 ? -v : v;
+}
+
+// One Q8_0 row of nb blocks into dst: raw (random levels with some -128,
+// f16 scales with exponent field 11..18) or a quantized Gaussian row.
+static void make_row(uint8_t *dst, int nb, bool raw, double sigma, uint64_t *seed) {
+    const ingot_quant_traits *qt = ingot_quant_get(INGOT_DTYPE_Q8_0);
+    if (raw) {
+        for (int i = 0; i < nb; i++) {
+            uint8_t *b = dst + (size_t)i * BLOCK;
+            const uint16_t d = (uint16_t)(((11 + rng_next(seed) % 8) << 10) | (rng_next(seed) & 0x3FF));
+            b[0] = (uint8_t)d;
+            b[1] = (uint8_t)(d >> 8);
+            for (int l = 0; l < QK; l++) b[2 + l] = (uint8_t)rng_next(seed);
+            b[2 + rng_next(seed) % QK] = 0x80;
+        }
+        return;
+    }
+    float x[MAX_BLOCKS * QK];
+    for (int i = 0; i < nb * QK; i++) {
+        double v = sigma * rng_gauss(seed);
+        if (rng_unit(seed) < 0.01) v *= 30.0;
+        x[i] = (float)v;
+    }
+    qt->quantize_row_ref(x, dst, nb * QK, NULL);
+}
+
+// Σ|w_i y_i| of two Q8_0 rows.
+static double magnitude(const uint8_t *w, const uint8_t *y, int nb) {
+    double m = 0;
+    for (int i = 0; i < nb; i++) {
+        const uint8_t *a = w + (size_t)i * BLOCK, *b = y + (size_t)i * BLOCK;
+        const double d = fabs((double)h2f(a) * h2f(b));
+        for (int l = 0; l < QK; l++) m += d * abs((int8_t)a[2 + l] * (int8_t)b[2 + l]);
+    }
+    return m;
+}
+
+static int test_quant_prep_table(void) {
+    CHECK(ingot_quant_prep_get_level(INGOT_DTYPE_Q8_0, INGOT_SIMD_SCALAR) != NULL);
+    CHECK(ingot_quant_prep_get(INGOT_DTYPE_Q8_0) == ingot_quant_prep_get_level(INGOT_DTYPE_Q8_0, ingot_simd_get()));
+    CHECK(ingot_quant_prep_get_level(INGOT_DTYPE_Q4_K, INGOT_SIMD_SCALAR) == NULL);
+    CHECK(ingot_quant_prep_get_level(INGOT_DTYPE_F32, INGOT_SIMD_SCALAR) == NULL);
+    CHECK(ingot_quant_prep_get((ingot_dtype)-1) == NULL);
+    CHECK(ingot_quant_prep_get((ingot_dtype)INGOT_DTYPE_COUNT) == NULL);
+    CHECK(ingot_quant_prep_get_level(INGOT_DTYPE_Q8_0, (ingot_simd_level)7) == NULL);
+    return 0;
+}
+
+// The layout, every block count 1..9.
+static int test_quant_prep_layout(void) {
+    const ingot_prep_traits *pt = ingot_quant_prep_get_level(INGOT_DTYPE_Q8_0, INGOT_SIMD_SCALAR);
+    uint64_t seed = 5;
+    for (int nb = 1; nb <= 9; nb++) {
+        uint8_t y[9 * BLOCK], p[5 * PAIR + 1];
+        make_row(y, nb, true, 0, &seed);
+        CHECK_EQ_U64(pt->bytes((int64_t)nb * QK), (uint64_t)((nb + 1) / 2) * PAIR);
+        memset(p, 0xEE, sizeof p);
+        pt->prepare(y, p, (int64_t)nb * QK);
+        CHECK(p[pt->bytes((int64_t)nb * QK)] == 0xEE); // nothing past the end
+        for (int i = 0; i < (nb + 1) / 2 * 2; i++) {
+            const uint8_t *pair = p + (size_t)(i / 2) * PAIR;
+            const int h = i % 2;
+            for (int l = 0; l < QK; l++)
+                CHECK_MSG((int8_t)pair[h * QK + l] == (i < nb ? (int8_t)y[i * BLOCK + 2 + l] : 0), "nb %d block %d value %d",
+                          nb, i, l);
+            for (int g = 0; g < 8; g++) {
+                int32_t off, want = 0;
+                float d;
+                memcpy(&off, pair + 64 + 4 * (8 * h + g), 4);
+                memcpy(&d, pair + 128 + 4 * (8 * h + g), 4);
+                for (int l = 0; l < 4; l++) want += (int8_t)pair[h * QK + 4 * g + l];
+                CHECK_MSG(off == -128 * want, "nb %d block %d lane %d: %d vs %d", nb, i, g, off, -128 * want);
+                CHECK_MSG(d == (i < nb ? h2f(y + i * BLOCK) : 0.0f), "nb %d block %d scale lane %d", nb, i, g);
+            }
+        }
+    }
+    return 0;
+}
+
+// _ref == vec_dot_ref bit for bit.
+static int test_quant_prep_ref_equals_vec_dot_ref(void) {
+    const ingot_quant_traits *qt = ingot_quant_get(INGOT_DTYPE_Q8_0);
+    const ingot_prep_traits *pt = ingot_quant_prep_get_level(INGOT_DTYPE_Q8_0, INGOT_SIMD_SCALAR);
+    uint64_t seed = 17;
+    for (int nb = 1; nb <= MAX_BLOCKS; nb++)
+        for (int raw = 0; raw < 2; raw++) {
+            uint8_t w[MAX_BLOCKS * BLOCK], y[MAX_BLOCKS * BLOCK], p[(MAX_BLOCKS + 1) / 2 * PAIR];
+            make_row(w, nb, raw, 0.02, &seed);
+            make_row(y, nb, raw, 1.0, &seed);
+            pt->prepare(y, p, (int64_t)nb * QK);
+            float got, want;
+            pt->dot((int64_t)nb * QK, &got, w, p);
+            qt->vec_dot_ref((int64_t)nb * QK, &want, w, y);
+            CHECK_MSG(got == want, "nb %d raw %d: %.9g vs %.9g", nb, raw, (double)got, (double)want);
+        }
+    return 0;
+}
+
+// Every SIMD level with a kernel against _ref: weight rows at every offset
+// of a buffer ending with the row, prepared rows exactly sized at an odd
+// address.
+static int test_quant_prep_simd_matches_ref(void) {
+    const ingot_prep_traits *ref = ingot_quant_prep_get_level(INGOT_DTYPE_Q8_0, INGOT_SIMD_SCALAR);
+    int levels = 0;
+    for (int lv = INGOT_SIMD_AVX2; lv <= (int)ingot_simd_detect(); lv++) {
+        const ingot_prep_traits *pt = ingot_quant_prep_get_level(INGOT_DTYPE_Q8_0, (ingot_simd_level)lv);
+        if (!pt) continue;
+        levels++;
+        uint64_t seed = 1000 + (uint64_t)lv;
+        for (int nb = 1; nb <= MAX_BLOCKS; nb++)
+            for (int raw = 0; raw < 2; raw++) {
+                const size_t rb = (size_t)nb * BLOCK, pb = pt->bytes((int64_t)nb * QK);
+                uint8_t y[MAX_BLOCKS * BLOCK];
+                make_row(y, nb, raw, 1.0, &seed);
+                uint8_t *pbuf = malloc(pb + 1), *p = pbuf + 1;
+                uint8_t *wbuf = malloc(rb + 63);
+                CHECK(pbuf && wbuf);
+                pt->prepare(y, p, (int64_t)nb * QK);
+                for (int at = 0; at < 64; at++) {
+                    uint8_t *w = wbuf + 63 - at; // the row ends where the buffer ends
+                    if (at == 0 || at == 63 || nb % 7 == 0) make_row(w, nb, raw, 0.02, &seed);
+                    else memmove(w, wbuf + 63 - (at - 1), rb);
+                    float got, want;
+                    pt->dot((int64_t)nb * QK, &got, w, p);
+                    ref->dot((int64_t)nb * QK, &want, w, p);
+                    const double tol = 1e-5 * magnitude(w, y, nb) + 1e-6 * fabs(want);
+                    CHECK_MSG(fabs((double)got - want) <= tol, "level %d nb %d raw %d offset %d: %.9g vs %.9g", lv, nb,
+                              raw, at, (double)got, (double)want);
+                }
+                free(pbuf);
+                free(wbuf);
+            }
+    }
+    if (!levels) {
+        printf("skipped: no SIMD prepared-activation kernel on this CPU\n");
+        return INGOT_TEST_SKIP;
+    }
+    return 0;
+}
+
+// Extreme levels: every weight -128 or 127 against activations -128 / 127
+// (the unsigned offset and the prepared sums at their largest).
+static int test_quant_prep_extremes(void) {
+    const ingot_quant_traits *qt = ingot_quant_get(INGOT_DTYPE_Q8_0);
+    const ingot_prep_traits *pt = ingot_quant_prep_get(INGOT_DTYPE_Q8_0);
+    if (!pt) {
+        printf("skipped: no prepared-activation kernel at this level\n");
+        return INGOT_TEST_SKIP;
+    }
+    for (int c = 0; c < 4; c++) {
+        enum { NB = 11 };
+        uint8_t w[NB * BLOCK], y[NB * BLOCK], p[(NB + 1) / 2 * PAIR];
+        for (int i = 0; i < NB; i++) {
+            w[i * BLOCK] = y[i * BLOCK] = 0x00; // d = 2.0 (0x4000)
+            w[i * BLOCK + 1] = y[i * BLOCK + 1] = 0x40;
+            memset(w + i * BLOCK + 2, c & 1 ? 0x7F : 0x80, QK);
+            memset(y + i * BLOCK + 2, c & 2 ? 0x7F : 0x80, QK);
+        }
+        pt->prepare(y, p, NB * QK);
+        float got, want;
+        pt->dot(NB * QK, &got, w, p);
+        qt->vec_dot_ref(NB * QK, &want, w, y);
+        const float lw = c & 1 ? 127.0f : -128.0f, ly = c & 2 ? 127.0f : -128.0f;
+        CHECK_MSG(want == 4.0f * lw * ly * NB * QK, "case %d: ref %.9g", c, (double)want);
+        CHECK_MSG(got == want, "case %d: %.9g vs %.9g", c, (double)got, (double)want);
+    }
+    return 0;
+}
+
+INGOT_TEST_MAIN(T(quant_prep_table), T(quant_prep_layout), T(quant_prep_ref_equals_vec_dot_ref),
+                T(quant_prep_simd_matches_ref), T(quant_prep_extremes))
