@@ -3,8 +3,9 @@
 // spread scales, a zero block after an odd last one); the scalar _ref dot
 // equals vec_dot_ref bit for bit; every SIMD level with a kernel agrees
 // with _ref within float rounding for 1..40 blocks (the four-block loop,
-// a pair left, an odd block left), weight rows at every offset 0..63 of a
-// buffer that ends where the row ends (ASan sees any overread), prepared
+// a pair left, an odd block left), weight rows at every even offset 0..62
+// from a cache line, in a buffer that ends where the row ends (ASan sees
+// any overread), prepared
 // rows unaligned and exactly sized, raw levels with -128 and scales 2^-4..2^4.
 //
 // Tolerance: 1e-5 × Σ|w_i y_i| + 1e-6 × |ref|, as in test_quant_gemm.c
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ingot/common.h"
 #include "ingot/quantize.h"
 #include "ingot_test.h"
 
@@ -130,9 +132,9 @@ static int test_quant_prep_ref_equals_vec_dot_ref(void) {
     return 0;
 }
 
-// Every SIMD level with a kernel against _ref: weight rows at every offset
-// of a buffer ending with the row, prepared rows exactly sized at an odd
-// address.
+// Every SIMD level with a kernel against _ref: weight rows at every even
+// offset from a cache line in a buffer ending with the row, prepared rows
+// exactly sized at an odd address.
 static int test_quant_prep_simd_matches_ref(void) {
     const ingot_prep_traits *ref = ingot_quant_prep_get_level(INGOT_DTYPE_Q8_0, INGOT_SIMD_SCALAR);
     int levels = 0;
@@ -147,22 +149,21 @@ static int test_quant_prep_simd_matches_ref(void) {
                 uint8_t y[MAX_BLOCKS * BLOCK];
                 make_row(y, nb, raw, 1.0, &seed);
                 uint8_t *pbuf = malloc(pb + 1), *p = pbuf + 1;
-                uint8_t *wbuf = malloc(rb + 63);
-                CHECK(pbuf && wbuf);
+                CHECK(pbuf);
                 pt->prepare(y, p, (int64_t)nb * QK);
-                for (int at = 0; at < 64; at++) {
-                    uint8_t *w = wbuf + 63 - at; // the row ends where the buffer ends
-                    if (at == 0 || at == 63 || nb % 7 == 0) make_row(w, nb, raw, 0.02, &seed);
-                    else memmove(w, wbuf + 63 - (at - 1), rb);
+                for (int at = 0; at < 64; at += 2) { // rows of Q8_0 blocks are 2-byte aligned
+                    uint8_t *wbuf = ingot_malloc_aligned(64, rb + (size_t)at), *w = wbuf + at; // ends with the row
+                    CHECK(wbuf);
+                    make_row(w, nb, raw, 0.02, &seed);
                     float got, want;
                     pt->dot((int64_t)nb * QK, &got, w, p);
                     ref->dot((int64_t)nb * QK, &want, w, p);
                     const double tol = 1e-5 * magnitude(w, y, nb) + 1e-6 * fabs(want);
                     CHECK_MSG(fabs((double)got - want) <= tol, "level %d nb %d raw %d offset %d: %.9g vs %.9g", lv, nb,
                               raw, at, (double)got, (double)want);
+                    ingot_free_aligned(wbuf);
                 }
                 free(pbuf);
-                free(wbuf);
             }
     }
     if (!levels) {
