@@ -8,7 +8,8 @@
 // quantize/dequantize use a [rows, 4096] Gaussian matrix (default 2048
 // rows, 32 MiB of f32); vec_dot runs a matrix-vector product over a matrix
 // 8× larger (replicated rows), far larger than the caches, so its figure
-// reads against memory bandwidth.
+// reads against memory bandwidth. Types with a prepared-activation decode
+// kernel (ingot_quant_prep_get) get a second vec_dot line, " prepared".
 #include <immintrin.h>
 #include <math.h>
 #include <stdio.h>
@@ -108,6 +109,8 @@ typedef struct k_ctx {
     size_t row_bytes;
     float *y;         // dequantize output, rows × N_COLS
     const void *act;  // activation row in vec_dot_type
+    const ingot_prep_traits *prep; // prepared-activation kernel being timed, or NULL: vec_dot
+    const void *actp; // the prepared activation row
     float *out;       // vec_dot results
     ingot_pool *pool;
     ingot_dtype dtype;
@@ -136,8 +139,10 @@ static void run_dequant(void *vctx) {
 static void dot_item(void *vctx, size_t i, int worker) {
     (void)worker;
     k_ctx *c = vctx;
+    const ingot_vec_dot_fn dot = c->prep ? c->prep->dot : c->qt->vec_dot;
+    const void *act = c->prep ? c->actp : c->act;
     for (int64_t r = (int64_t)i * DOT_CHUNK; r < (int64_t)(i + 1) * DOT_CHUNK && r < c->rows * DOT_REPEAT; r++)
-        c->qt->vec_dot(N_COLS, &c->out[r], c->q + r * c->row_bytes, c->act);
+        dot(N_COLS, &c->out[r], c->q + r * c->row_bytes, act);
 }
 static void run_dot(void *vctx) {
     k_ctx *c = vctx;
@@ -264,6 +269,21 @@ int main(int argc, char **argv) {
         printf("%-12s | %8.1f / %8.1f (%5.2f GB/s) | %8.1f / %8.1f           | %8.1f / %8.1f [%5.2f %3.0f%% / %5.2f %3.0f%%]\n",
                qt->name, qs[0], qs[1], qs[0] * 4 / 1e3, ds[0], ds[1], vs[0], vs[1], g0, 100 * g0 / rd[0], g1,
                100 * g1 / rd[1]);
+        c.prep = ingot_quant_prep_get(qt->dtype);
+        if (c.prep) { // the decode kernel on a prepared activation row (runner's one-token products)
+            void *actp = aligned_alloc(64, ingot_align_up(c.prep->bytes(N_COLS), 64));
+            c.prep->prepare(act, actp, N_COLS);
+            c.actp = actp;
+            for (int t = 0; t < 2; t++) {
+                c.pool = t ? pn : p1;
+                use_clock(t);
+                vs[t] = (double)(n * DOT_REPEAT) / time_it(run_dot, &c) / 1e6;
+            }
+            const double p0 = vs[0] * bpw / 8 / 1e3, p1r = vs[1] * bpw / 8 / 1e3;
+            printf("%-12s | %-28s | %-28s | %8.1f / %8.1f [%5.2f %3.0f%% / %5.2f %3.0f%%]\n", " prepared", "", "",
+                   vs[0], vs[1], p0, 100 * p0 / rd[0], p1r, 100 * p1r / rd[1]);
+            free(actp);
+        }
         fflush(stdout);
         free(c.q);
     }
