@@ -20,6 +20,7 @@
 #include "ingot/runner.h"
 #include "ingot/safetensors.h"
 #include "ingot_test.h"
+#include "ingot_test_rng.h"
 
 // ---- small file helpers ---------------------------------------------------
 
@@ -145,13 +146,6 @@ static int gen_list(const gen_opts *g, gen_tensor *t) {
     return n;
 }
 
-static uint64_t splitmix(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 // Streams the tensors of `g` into dir/model.safetensors in 1 MiB chunks.
 static int gen_safetensors(const char *path, const gen_opts *g, const gen_tensor *t, int n) {
     const uint32_t es = g->dt == INGOT_DTYPE_BF16 ? 2 : 4;
@@ -187,7 +181,7 @@ static int gen_safetensors(const char *path, const gen_opts *g, const gen_tensor
         for (uint64_t e0 = 0; e0 < cnt;) {
             const uint64_t m = cnt - e0 < (1u << 20) / es ? cnt - e0 : (1u << 20) / es;
             for (uint64_t k = 0; k < m; k++) {
-                float v = (float)((double)(splitmix(&seed) >> 11) * 0x1p-53 - 0.5) * 0.1f;
+                float v = (float)((double)(rng_next(&seed) >> 11) * 0x1p-53 - 0.5) * 0.1f;
                 if (t[i].norm) v += 1.0f;
                 if (nan_here && e0 + k == 5) v = NAN;
                 if (es == 2) {

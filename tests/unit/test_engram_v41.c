@@ -22,6 +22,7 @@
 #include "ingot/safetensors.h"
 #include "ingot/verify.h"
 #include "ingot_test.h"
+#include "ingot_test_rng.h"
 
 #define FIX "/engram/qwen3_moe_engram"
 enum { EG_L = 1, EG_N = 3, EG_H = 2, EG_DH = 32, EG_BASE = 1000, D = 128, G = 1, N_TOK = 7 };
@@ -48,17 +49,12 @@ static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ft
 }
 static void rm_tree(const char *dir) { nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
 
-static uint64_t rng_next(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double rng_gauss(uint64_t *s) {
-    const double u = ((rng_next(s) >> 11) + 0.5) * 0x1p-53, v = ((rng_next(s) >> 11) + 0.5) * 0x1p-53;
+// Box-Muller with the two uniforms drawn in a fixed order.
+static double gauss_ordered(uint64_t *s) {
+    const double u = rng_unit(s), v = rng_unit(s);
     return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
 }
-static uint8_t rand_e4m3(uint64_t *s) { return ingot_f32_to_e4m3((float)(rng_gauss(s) * 32.0)); }
+static uint8_t rand_e4m3(uint64_t *s) { return ingot_f32_to_e4m3((float)(gauss_ordered(s) * 32.0)); }
 
 static double table_val(uint64_t r, uint32_t c) {
     return (double)ingot_e4m3_to_f32(g.table[r * EG_DH + c]) * ldexp(1.0, (int)g.table_sc[r * (EG_DH / 32) + c / 32] - 127);
@@ -174,8 +170,8 @@ static void fill_weights(void) {
     for (size_t i = 0; i < sizeof g.wkv; i++) g.wkv[i] = rand_e4m3(&s);
     for (size_t i = 0; i < sizeof g.wkv_sc; i++) g.wkv_sc[i] = (uint8_t)(117 + rng_next(&s) % 3);
     for (int i = 0; i < D; i++) {
-        g.qw[i] = ingot_bf16_to_f32(ingot_f32_to_bf16((float)(1.0 + 0.2 * rng_gauss(&s))));
-        g.kw[i] = ingot_bf16_to_f32(ingot_f32_to_bf16((float)(1.0 + 0.2 * rng_gauss(&s))));
+        g.qw[i] = ingot_bf16_to_f32(ingot_f32_to_bf16((float)(1.0 + 0.2 * gauss_ordered(&s))));
+        g.kw[i] = ingot_bf16_to_f32(ingot_f32_to_bf16((float)(1.0 + 0.2 * gauss_ordered(&s))));
     }
 }
 
@@ -385,7 +381,7 @@ static int forward_vs_reference(const char *path, double tol) {
     static float x[N_TOK * D];
     static double x0[N_TOK * D];
     uint64_t s = 7;
-    for (int i = 0; i < N_TOK * D; i++) x[i] = (float)(x0[i] = (double)(float)rng_gauss(&s));
+    for (int i = 0; i < N_TOK * D; i++) x[i] = (float)(x0[i] = (double)(float)gauss_ordered(&s));
     x[D + 3] = 0; // some variety: one token whose stream is almost zero
     x0[D + 3] = 0;
     CHECK_OK(ingot_engram_model_forward(em, EG_L, x, toks, N_TOK, 0, &err), &err);
@@ -573,7 +569,7 @@ static int test_engram_v41_two_streams(void) {
     uint64_t rs = 99;
     for (size_t i = 0; i < sizeof wkv; i++) wkv[i] = rand_e4m3(&rs);
     for (size_t i = 0; i < sizeof wsc; i++) wsc[i] = (uint8_t)(110 + rng_next(&rs) % 20);
-    for (int i = 0; i < G2 * D; i++) qk[i] = ingot_f32_to_bf16((float)(1.0 + 0.1 * rng_gauss(&rs)));
+    for (int i = 0; i < G2 * D; i++) qk[i] = ingot_f32_to_bf16((float)(1.0 + 0.1 * gauss_ordered(&rs)));
     ingot_checkpoint *ck = NULL;
     ingot_err err = {0};
     snprintf(from, sizeof from, "%s/model.safetensors", g.dir);

@@ -7,19 +7,10 @@
 #include "ingot/common.h"
 #include "ingot/quantize.h"
 #include "ingot_test.h"
+#include "ingot_test_rng.h"
 #include "quant_internal.h"
 
 // ---- fixed pseudo-random data ------------------------------------------------------
-static uint64_t rng_next(uint64_t *s) { // splitmix64
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double rng_unit(uint64_t *s) { return ((double)(rng_next(s) >> 11) + 0.5) * 0x1p-53; }
-static double rng_gauss(uint64_t *s) {
-    return sqrt(-2.0 * log(rng_unit(s))) * cos(6.283185307179586 * rng_unit(s));
-}
 
 // Gaussian, sigma 0.02 (a typical weight scale).
 static void fill_gauss(float *x, int64_t n, uint64_t seed) {
