@@ -115,11 +115,12 @@ typedef struct gen_ctx {
     ingot_tokenizer_stream *ts;
     char *buf;
     size_t buf_cap;
+    int batch; // prompt tokens per forward call (the state's n_batch)
 } gen_ctx;
 
 static ingot_status generate(gen_ctx *g, const int32_t *ids, size_t n, const run_args *a, ingot_err *err) {
     const double t0 = now_s();
-    const int batch = 512;
+    const int batch = g->batch;
     for (size_t at = 0; at < n; at += batch) {
         const int cnt = (int)(n - at < (size_t)batch ? n - at : (size_t)batch);
         INGOT_FORWARD_IF_ERROR(ingot_model_forward(g->m, g->s, ids + at, cnt, (int)at, 0, err));
@@ -167,7 +168,10 @@ int ingot_cmd_run(int argc, char **argv) {
     }
     const ingot_sampler_params sp = {(float)a.temp, (int)a.top_k, (float)a.top_p, a.seed};
     g.m = m;
-    if (ingot_state_create(m, ctx, 512, pool, &g.s, &err) || ingot_sampler_create(c->n_vocab, &sp, &g.smp, &err))
+    // Batch: the prompt's chunks (a decode step needs one row; a larger
+    // batch only costs memory: logits alone take batch × vocab floats).
+    g.batch = n < 512 ? (int)(n > 0 ? n : 1) : 512;
+    if (ingot_state_create(m, ctx, g.batch, pool, &g.s, &err) || ingot_sampler_create(c->n_vocab, &sp, &g.smp, &err))
         goto done;
     if (tk) {
         g.buf_cap = ingot_tokenizer_stream_bound(tk);

@@ -73,55 +73,63 @@ static int cmp_desc(const void *a, const void *b) {
     return pa < pb ? 1 : pa > pb ? -1 : 0;
 }
 
-// Move the k largest to the front (quickselect), unordered.
-static void select_top(prob_index *c, int n, int k) {
-    int lo = 0, hi = n - 1;
-    while (lo < hi) {
-        const float pivot = c[(lo + hi) / 2].p;
-        int i = lo, j = hi;
-        while (i <= j) {
-            while (c[i].p > pivot) i++;
-            while (c[j].p < pivot) j--;
-            if (i <= j) {
-                const prob_index t = c[i];
-                c[i++] = c[j];
-                c[j--] = t;
+// The k largest logits (1 <= k < n) into c[0..k), in no order, through a
+// min-heap of k: one comparison per logit against the smallest kept. NaN
+// counts as -inf.
+static void top_k_logits(const float *x, int n, int k, prob_index *c) {
+    for (int i = 0; i < n; i++) {
+        const float v = x[i] == x[i] ? x[i] : -INFINITY;
+        int at;
+        if (i < k) { // fill: sift up
+            at = i;
+            while (at > 0 && c[(at - 1) / 2].p > v) {
+                c[at] = c[(at - 1) / 2];
+                at = (at - 1) / 2;
+            }
+        } else {
+            if (!(v > c[0].p)) continue;
+            at = 0; // replace the smallest: sift down
+            for (;;) {
+                int ch = 2 * at + 1;
+                if (ch >= k) break;
+                if (ch + 1 < k && c[ch + 1].p < c[ch].p) ch++;
+                if (!(c[ch].p < v)) break;
+                c[at] = c[ch];
+                at = ch;
             }
         }
-        if (k - 1 <= j) hi = j;
-        else if (k - 1 >= i) lo = i;
-        else break;
+        c[at] = (prob_index){v, i};
     }
 }
 
 int32_t ingot_sampler_sample(ingot_sampler *s, const float *logits) {
     const int n = s->n_vocab;
     if (s->p.temperature <= 0) return ingot_argmax(logits, n);
-    float mx = -INFINITY;
-    for (int i = 0; i < n; i++) mx = logits[i] > mx ? logits[i] : mx;
-    double sum = 0;
-    for (int i = 0; i < n; i++) {
-        s->cand[i].p = expf((logits[i] - mx) / s->p.temperature);
-        s->cand[i].i = i;
-        sum += s->cand[i].p;
-    }
+    // Candidates: the top-k logits (softmax over them only: the others are
+    // dropped anyway), or every token.
     int m = n;
     if (s->p.top_k > 0 && s->p.top_k < n) {
-        select_top(s->cand, n, s->p.top_k);
         m = s->p.top_k;
+        top_k_logits(logits, n, m, s->cand);
+    } else {
+        for (int i = 0; i < n; i++) s->cand[i] = (prob_index){logits[i] == logits[i] ? logits[i] : -INFINITY, i};
     }
-    if (s->p.top_p < 1 || m < n) {
+    float mx = -INFINITY;
+    for (int i = 0; i < m; i++) mx = s->cand[i].p > mx ? s->cand[i].p : mx;
+    if (mx == -INFINITY || mx == INFINITY) return ingot_argmax(logits, n); // nothing finite to weigh
+    double sum = 0;
+    for (int i = 0; i < m; i++) {
+        s->cand[i].p = expf((s->cand[i].p - mx) / s->p.temperature);
+        sum += s->cand[i].p;
+    }
+    if (s->p.top_p > 0 && s->p.top_p < 1) { // nucleus: the most likely first, until top_p of the mass
         qsort(s->cand, (size_t)m, sizeof *s->cand, cmp_desc);
-        double kept = 0;
-        for (int i = 0; i < m; i++) kept += s->cand[i].p;
-        if (s->p.top_p > 0 && s->p.top_p < 1) {
-            double acc = 0;
-            for (int i = 0; i < m; i++) {
-                acc += s->cand[i].p;
-                if (acc >= s->p.top_p * kept) {
-                    m = i + 1;
-                    break;
-                }
+        double acc = 0;
+        for (int i = 0; i < m; i++) {
+            acc += s->cand[i].p;
+            if (acc >= s->p.top_p * sum) {
+                m = i + 1;
+                break;
             }
         }
         sum = 0;

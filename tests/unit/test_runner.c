@@ -425,6 +425,75 @@ static int test_runner_sampler(void) {
     return 0;
 }
 
+// Sampled frequencies follow the softmax at temperature T over the kept
+// tokens: top-k keeps the k largest logits (NaN logits never win), top-p the
+// most likely tokens until p of that mass. 40000 draws; each frequency
+// within 5 standard deviations of its probability, dropped tokens never.
+static int test_runner_sampler_distribution(void) {
+    enum { V = 3000, DRAWS = 40000 };
+    float *logits = malloc(V * sizeof(float));
+    int *count = calloc(V, sizeof(int));
+    CHECK(logits && count);
+    for (int i = 0; i < V; i++) logits[i] = sinf((float)i * 1.618f) * 2.0f + (i % 97 == 0 ? 1.5f : 0.0f);
+    logits[17] = NAN;
+    static const struct { float t; int k; float p; } cases[] = {{1.0f, 7, 1.0f}, {0.7f, 50, 0.5f}, {1.3f, 0, 0.3f}};
+    for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+        const float t = cases[ci].t, top_p = cases[ci].p;
+        const int k = cases[ci].k;
+        // Expected: rank the non-NaN tokens, keep k, softmax, nucleus.
+        int *order = malloc(V * sizeof(int));
+        double *prob = calloc(V, sizeof(double));
+        CHECK(order && prob);
+        int n = 0;
+        for (int i = 0; i < V; i++)
+            if (logits[i] == logits[i]) order[n++] = i;
+        for (int a = 1; a < n; a++) // insertion sort, descending
+            for (int b = a; b > 0 && logits[order[b]] > logits[order[b - 1]]; b--) {
+                const int tmp = order[b];
+                order[b] = order[b - 1];
+                order[b - 1] = tmp;
+            }
+        const int kept = k > 0 && k < n ? k : n;
+        double z = 0;
+        for (int r = 0; r < kept; r++) z += exp((logits[order[r]] - logits[order[0]]) / t);
+        int nucleus = kept;
+        double acc = 0;
+        for (int r = 0; r < kept; r++) {
+            acc += exp((logits[order[r]] - logits[order[0]]) / t) / z;
+            if (acc >= top_p) {
+                nucleus = r + 1;
+                break;
+            }
+        }
+        double zn = 0;
+        for (int r = 0; r < nucleus; r++) zn += exp((logits[order[r]] - logits[order[0]]) / t);
+        for (int r = 0; r < nucleus; r++) prob[order[r]] = exp((logits[order[r]] - logits[order[0]]) / t) / zn;
+        ingot_err err = {0};
+        ingot_sampler *smp = NULL;
+        const ingot_sampler_params sp = {t, k, top_p, 1234 + ci};
+        CHECK_OK(ingot_sampler_create(V, &sp, &smp, &err), &err);
+        memset(count, 0, V * sizeof(int));
+        for (int d = 0; d < DRAWS; d++) {
+            const int32_t tok = ingot_sampler_sample(smp, logits);
+            CHECK(tok >= 0 && tok < V);
+            count[tok]++;
+        }
+        ingot_sampler_free(smp);
+        for (int i = 0; i < V; i++) {
+            const double want = prob[i] * DRAWS, sd = sqrt(DRAWS * prob[i] * (1 - prob[i]));
+            if (prob[i] == 0) CHECK_MSG(count[i] == 0, "case %zu: token %d drawn %d times, not kept", ci, i, count[i]);
+            else CHECK_MSG(fabs(count[i] - want) <= 5 * sd + 1, "case %zu: token %d drawn %d times, expected %.1f", ci,
+                           i, count[i], want);
+        }
+        printf("case %zu: %d tokens kept\n", ci, nucleus);
+        free(order);
+        free(prob);
+    }
+    free(logits);
+    free(count);
+    return 0;
+}
+
 static int test_runner_metrics(void) {
     const float base[3] = {1, 2, 3}, same[3] = {1, 2, 3}, other[3] = {3, 2, 1};
     float scratch[6], kld[4], dp[4];
@@ -1352,7 +1421,7 @@ static int test_runner_matmul_decode_split(void) {
 
 INGOT_TEST_MAIN(T(runner_matmul_decode_split), T(runner_attention_tile), T(runner_attention_group), T(runner_argmax), T(runner_swiglu), T(runner_rmsnorm_long), T(runner_rope_neox), T(runner_rope_interleave), T(runner_rope_yarn), T(runner_rope_linear_llama3),
                 T(runner_attention_naive), T(runner_rmsnorm), T(runner_moe_softmax_topk),
-                T(runner_moe_deepseek_v3), T(runner_moe_deepseek_v2_groups), T(runner_sampler), T(runner_metrics),
+                T(runner_moe_deepseek_v3), T(runner_moe_deepseek_v2_groups), T(runner_sampler), T(runner_sampler_distribution), T(runner_metrics),
                 T(runner_tiny_llama_golden), T(runner_open_rejects),
                 T(runner_hf_llama), T(runner_hf_llama_bf16), T(runner_hf_qwen3), T(runner_hf_qwen3_bf16),
                 T(runner_hf_qwen3_moe), T(runner_hf_qwen3_moe_bf16), T(runner_hf_mixtral),
