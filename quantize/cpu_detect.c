@@ -1,6 +1,9 @@
 // Runtime CPU feature detection and the dispatch level. The default build
 // never uses -march=native: SIMD code is compiled per function with target
 // attributes and chosen here.
+#include <stdlib.h>
+#include <string.h>
+
 #include "ingot/quantize.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -29,8 +32,21 @@ ingot_simd_level ingot_simd_detect(void) {
     return INGOT_SIMD_SCALAR;
 }
 
+// The environment variable INGOT_SIMD (scalar, avx2 or avx512) caps the
+// level for a whole process: a user can compare results or speed across
+// levels, or run as on an older CPU. Other values are ignored.
+static ingot_simd_level env_cap(ingot_simd_level level) {
+    const char *e = getenv("INGOT_SIMD");
+    if (!e) return level;
+    const ingot_simd_level want = !strcmp(e, "scalar") ? INGOT_SIMD_SCALAR
+                                  : !strcmp(e, "avx2") ? INGOT_SIMD_AVX2
+                                  : !strcmp(e, "avx512") ? INGOT_SIMD_AVX512
+                                                         : level;
+    return want < level ? want : level;
+}
+
 ingot_simd_level ingot_simd_get(void) {
-    if ((int)g_level < 0) g_level = ingot_simd_detect();
+    if ((int)g_level < 0) g_level = env_cap(ingot_simd_detect());
     return g_level;
 }
 

@@ -793,62 +793,101 @@ AVX2 static void q4_k_dequantize_row(const void *vx, float *y, int64_t n) {
     }
 }
 
+// Byte-shuffle masks over int16 lanes of a 128-bit half: k_bcast16[k]
+// broadcasts lane k over both halves' lanes; k_pair16[j] puts lane 2j in
+// the low half and lane 2j + 1 in the high half. Tables rather than masks
+// built in the loops, which the compiler does not unroll.
+#define B16(a) a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1, a, a + 1
+static const uint8_t k_bcast16[8][32] = {{B16(0), B16(0)},   {B16(2), B16(2)},   {B16(4), B16(4)},
+                                         {B16(6), B16(6)},   {B16(8), B16(8)},   {B16(10), B16(10)},
+                                         {B16(12), B16(12)}, {B16(14), B16(14)}};
+static const uint8_t k_pair16[4][32] = {{B16(0), B16(2)}, {B16(4), B16(6)}, {B16(8), B16(10)}, {B16(12), B16(14)}};
+#undef B16
+// Per-lane int16 scales for the 32 values of sub-blocks j and j + 1: with
+// the 8 int16 scales in both 128-bit lanes of v, lanes 0-7 take scale j and
+// lanes 8-15 scale j + 1 (j even, 0..6).
+AVX2 static inline __m256i scale_pair(__m256i v, int j) {
+    return _mm256_shuffle_epi8(v, _mm256_loadu_si256((const __m256i *)k_pair16[j / 2]));
+}
+// int16 lane k (0..7) of each 128-bit half, broadcast over that half.
+AVX2 static inline __m256i word_bcast(__m256i v, int k) {
+    return _mm256_shuffle_epi8(v, _mm256_loadu_si256((const __m256i *)k_bcast16[k]));
+}
+
+// Q4_K / Q5_K dots: per super-block the eight 6-bit scales and mins are
+// unpacked once into int16 lanes (ingot_k4_words), the mins meet the
+// activation's pair sums of bsums in one madd, each 32-value sub-block's
+// products are weighted by its scale broadcast with a byte shuffle, and the
+// float sums stay in vectors until the row ends (one horizontal sum per row).
+// Scales (both 128-bit halves, int16 lanes 0-7) and Σ_j min_j · (bsums[2j] + bsums[2j+1]).
+AVX2 static inline __m256i k4_scales(const uint8_t *scales, const int16_t *bsums, __m128i *mins_dot) {
+    uint32_t w[4];
+    ingot_k4_words(scales, w);
+    const __m128i sm = _mm_loadu_si128((const __m128i *)w); // bytes 0-7 scales, 8-15 mins
+    const __m128i mins = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
+    const __m128i pairs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)bsums),
+                                         _mm_loadu_si128((const __m128i *)(bsums + 8)));
+    *mins_dot = _mm_madd_epi16(mins, pairs);
+    const __m128i sc = _mm_cvtepu8_epi16(sm);
+    return _mm256_set_m128i(sc, sc);
+}
+
 AVX2 static void q4_k_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
     const ingot_block_q4_k *x = vx;
     const ingot_block_q8_k *y = vy;
     const __m256i m4 = _mm256_set1_epi8(0x0F);
-    float sum = 0.0f;
+    __m256 acc = _mm256_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
     for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
-        int32_t summ = 0;
-        __m256i acc = _mm256_setzero_si256();
-        uint8_t scs[8], mins[8];
-        ingot_k4_unpack(x[i].scales, scs, mins);
-        for (int j = 0; j < 8; j++) summ += mins[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+        __m128i mins_dot;
+        const __m256i sc = k4_scales(x[i].scales, y[i].bsums, &mins_dot);
+        __m256i sumi = _mm256_setzero_si256();
         for (int j = 0; j < 4; j++) {
-            const int sc0 = scs[2 * j], sc1 = scs[2 * j + 1];
             const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
             const __m256i y0 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 64 * j));
             const __m256i y1 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 64 * j + 32));
             const __m256i p0 = _mm256_maddubs_epi16(_mm256_and_si256(q, m4), y0);
             const __m256i p1 = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), y1);
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p0, _mm256_set1_epi16(sc0)));
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p1, _mm256_set1_epi16(sc1)));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p0, word_bcast(sc, 2 * j)));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p1, word_bcast(sc, 2 * j + 1)));
         }
-        const int32_t sumi = hsum_epi32(acc);
-        sum += y[i].d * (h2f(x[i].d) * (float)sumi - h2f(x[i].dmin) * (float)summ);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * h2f(x[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+        accm = _mm_fmadd_ps(_mm_set1_ps(y[i].d * h2f(x[i].dmin)), _mm_cvtepi32_ps(mins_dot), accm);
     }
-    *s = sum;
+    accm = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
+    accm = _mm_add_ss(accm, _mm_movehdup_ps(accm));
+    *s = hsum_ps(acc) - _mm_cvtss_f32(accm);
 }
 
 AVX2 static void q5_k_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
     const ingot_block_q5_k *x = vx;
     const ingot_block_q8_k *y = vy;
-    const __m256i m4 = _mm256_set1_epi8(0x0F), one = _mm256_set1_epi8(1);
-    float sum = 0.0f;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), b4 = _mm256_set1_epi8(0x10);
+    __m256 acc = _mm256_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
     for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
-        int32_t summ = 0;
-        __m256i acc = _mm256_setzero_si256();
-        const __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
-        uint8_t scs[8], mins[8];
-        ingot_k4_unpack(x[i].scales, scs, mins);
-        for (int j = 0; j < 8; j++) summ += mins[j] * (y[i].bsums[2 * j] + y[i].bsums[2 * j + 1]);
+        __m128i mins_dot;
+        const __m256i sc = k4_scales(x[i].scales, y[i].bsums, &mins_dot);
+        __m256i hb = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        __m256i sumi = _mm256_setzero_si256();
         for (int j = 0; j < 4; j++) {
-            const int sc0 = scs[2 * j], sc1 = scs[2 * j + 1];
+            // bit 2j of qh is bit 4 of the low-nibble level, bit 2j+1 of the high-nibble one
             const __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
-            const __m128i sh0 = _mm_cvtsi32_si128(2 * j), sh1 = _mm_cvtsi32_si128(2 * j + 1);
-            const __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, sh0), one), 4);
-            const __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srl_epi16(hb, sh1), one), 4);
-            const __m256i q0 = _mm256_or_si256(_mm256_and_si256(q, m4), h0);
-            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), h1);
+            const __m256i q0 = _mm256_or_si256(_mm256_and_si256(q, m4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), b4));
+            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4),
+                                               _mm256_and_si256(_mm256_slli_epi16(hb, 3), b4));
+            hb = _mm256_srli_epi16(hb, 2);
             const __m256i y0 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 64 * j));
             const __m256i y1 = _mm256_loadu_si256((const __m256i *)(y[i].qs + 64 * j + 32));
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q0, y0), _mm256_set1_epi16(sc0)));
-            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(q1, y1), _mm256_set1_epi16(sc1)));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q0, y0), word_bcast(sc, 2 * j)));
+            sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(q1, y1), word_bcast(sc, 2 * j + 1)));
         }
-        const int32_t sumi = hsum_epi32(acc);
-        sum += y[i].d * (h2f(x[i].d) * (float)sumi - h2f(x[i].dmin) * (float)summ);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(y[i].d * h2f(x[i].d)), _mm256_cvtepi32_ps(sumi), acc);
+        accm = _mm_fmadd_ps(_mm_set1_ps(y[i].d * h2f(x[i].dmin)), _mm_cvtepi32_ps(mins_dot), accm);
     }
-    *s = sum;
+    accm = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
+    accm = _mm_add_ss(accm, _mm_movehdup_ps(accm));
+    *s = hsum_ps(acc) - _mm_cvtss_f32(accm);
 }
 
 // ---- Q6_K ----------------------------------------------------------------------------
@@ -861,27 +900,44 @@ AVX2 static inline __m256i q6_k_levels(const ingot_block_q6_k *b, int h, int k) 
     return _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
 }
 
+// Q6_K: the 16 int8 scales widened once per super-block; Σ scale·bsums
+// (the −32 offset of the levels) in one madd; per 128 values one load of
+// each of the two ql rows and of qh, the four planes cut with immediate
+// shifts; sums kept in float vectors until the row ends.
+#define Q6_PLANE(lo, qh_bits, k)                                                                               \
+    sumi = _mm256_add_epi32(                                                                                  \
+        sumi, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_or_si256(lo, qh_bits),                           \
+                                                     _mm256_loadu_si256((const __m256i *)(qy + 32 * (k)))), \
+                                scale_pair(half, 2 * (k))))
 AVX2 static void q6_k_vec_dot(int64_t n, float *s, const void *vx, const void *vy) {
     const ingot_block_q6_k *x = vx;
     const ingot_block_q8_k *y = vy;
-    float sum = 0.0f;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m30 = _mm256_set1_epi8(0x30);
+    __m256 acc = _mm256_setzero_ps(), acco = _mm256_setzero_ps();
     for (int64_t i = 0; i < n / INGOT_QK_K; i++) {
-        int32_t offs = 0;
-        for (int j = 0; j < 16; j++) offs += x[i].scales[j] * y[i].bsums[j];
-        __m256i acc = _mm256_setzero_si256();
-        for (int h = 0; h < 2; h++)
-            for (int k = 0; k < 4; k++) {
-                const int sb = 8 * h + 2 * k;
-                const __m256i sc = _mm256_set_m128i(_mm_set1_epi16(x[i].scales[sb + 1]), _mm_set1_epi16(x[i].scales[sb]));
-                const __m256i qy = _mm256_loadu_si256((const __m256i *)(y[i].qs + 128 * h + 32 * k));
-                const __m256i p = _mm256_maddubs_epi16(q6_k_levels(&x[i], h, k), qy);
-                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, sc));
-            }
-        const int32_t sumi = hsum_epi32(acc) - 32 * offs;
-        sum += y[i].d * h2f(x[i].d) * (float)sumi;
+        const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
+        const __m256i offs = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)y[i].bsums));
+        __m256i sumi = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const __m256i half = h ? _mm256_permute2x128_si256(sc16, sc16, 0x11)
+                                   : _mm256_permute2x128_si256(sc16, sc16, 0x00);
+            const __m256i ql0 = _mm256_loadu_si256((const __m256i *)(x[i].ql + 64 * h));
+            const __m256i ql1 = _mm256_loadu_si256((const __m256i *)(x[i].ql + 64 * h + 32));
+            const __m256i qh = _mm256_loadu_si256((const __m256i *)(x[i].qh + 32 * h));
+            const int8_t *qy = y[i].qs + 128 * h;
+            // value 32k + l: low 4 bits from ql row k & 1 (k < 2: low nibble), bits 4-5 from qh bits 2k, 2k+1
+            Q6_PLANE(_mm256_and_si256(ql0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30), 0);
+            Q6_PLANE(_mm256_and_si256(ql1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30), 1);
+            Q6_PLANE(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4), _mm256_and_si256(qh, m30), 2);
+            Q6_PLANE(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4), _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30), 3);
+        }
+        const __m256 d = _mm256_set1_ps(y[i].d * h2f(x[i].d));
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(sumi), acc);
+        acco = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(offs), acco);
     }
-    *s = sum;
+    *s = hsum_ps(acc) - 32.0f * hsum_ps(acco);
 }
+#undef Q6_PLANE
 
 AVX2 static void q6_k_dequantize_row(const void *vx, float *y, int64_t n) {
     const ingot_block_q6_k *x = vx;
@@ -971,15 +1027,6 @@ AVX2 static inline __m256i q3_k_levels(const ingot_block_q3_k *b, int n, int k) 
     const __m256i hb = _mm256_loadu_si256((const __m256i *)b->hmask);
     const __m256i h = _mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(4 * n + k)), _mm256_set1_epi8(1));
     return _mm256_or_si256(plane2(b->qs, n, k), _mm256_slli_epi16(h, 2));
-}
-
-// Per-lane int16 scales for the 32 values of sub-blocks j and j + 1: with
-// the 8 int16 scales in both 128-bit lanes of v, lanes 0-7 take scale j and
-// lanes 8-15 scale j + 1 (j even, 0..6).
-AVX2 static inline __m256i scale_pair(__m256i v, int j) {
-    const __m256i idx = _mm256_set_m128i(_mm_set1_epi16((short)(0x0100 + 0x0202 * (j + 1))),
-                                         _mm_set1_epi16((short)(0x0100 + 0x0202 * j)));
-    return _mm256_shuffle_epi8(v, idx);
 }
 
 // Σ over 128 values (2-bit planes of one 32-byte qs row, levels + extra

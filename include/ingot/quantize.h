@@ -73,6 +73,9 @@ ingot_simd_level ingot_simd_detect(void);
 // Force a dispatch level (clamped to what the CPU supports); returns the
 // level in effect. Not thread-safe against running kernels.
 ingot_simd_level ingot_simd_set(ingot_simd_level level);
+// Level in effect: the highest the CPU supports, capped on first use by the
+// environment variable INGOT_SIMD=scalar|avx2|avx512 when set (other values
+// are ignored), unless ingot_simd_set chose one.
 ingot_simd_level ingot_simd_get(void);
 
 // Quantize a [n_rows, n_cols] f32 matrix to `dtype` (any type with

@@ -1,8 +1,12 @@
 // quantize/: traits table, GGML byte layouts, quantizer error budgets,
 // search vs round-to-nearest, importance weighting, Q8_0 closed form, FP8
 // decoding against a third-party fixture, f8_e4m3_b128 tiles, SIMD paths vs
-// the scalar references, thread-count determinism, argument checks.
+// the scalar references, thread-count determinism, argument checks, the
+// INGOT_SIMD level cap.
 #include <stdint.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ingot/common.h"
 #include "ingot/quantize.h"
@@ -694,7 +698,37 @@ static int test_quantize_simd_set_clamps(void) {
     return 0;
 }
 
-INGOT_TEST_MAIN(T(quantize_traits_table), T(quantize_ggml_layout), T(quantize_q8_0_closed_form),
+// INGOT_SIMD caps the level on first use (each value in a fresh child
+// process, since the level is fixed once asked): unset or unknown values
+// leave the CPU's level; a cap above it changes nothing; scalar makes the
+// dispatched Q8_0 vec_dot the _ref one.
+static int simd_level_with_env(const char *value) {
+    fflush(stdout);
+    const pid_t pid = fork();
+    if (pid == 0) {
+        if (value) setenv("INGOT_SIMD", value, 1);
+        else unsetenv("INGOT_SIMD");
+        const ingot_simd_level l = ingot_simd_get();
+        const ingot_quant_traits *qt = ingot_quant_get(INGOT_DTYPE_Q8_0);
+        _exit(l == INGOT_SIMD_SCALAR && qt->vec_dot != qt->vec_dot_ref ? 99 : (int)l);
+    }
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st)) return -1;
+    return WEXITSTATUS(st);
+}
+
+static int test_quantize_simd_env(void) {
+    const int top = (int)ingot_simd_detect();
+    CHECK_EQ_INT(simd_level_with_env(NULL), top);
+    CHECK_EQ_INT(simd_level_with_env("scalar"), INGOT_SIMD_SCALAR);
+    CHECK_EQ_INT(simd_level_with_env("avx2"), top < INGOT_SIMD_AVX2 ? top : INGOT_SIMD_AVX2);
+    CHECK_EQ_INT(simd_level_with_env("avx512"), top);
+    CHECK_EQ_INT(simd_level_with_env("AVX2"), top);
+    CHECK_EQ_INT(simd_level_with_env(""), top);
+    return 0;
+}
+
+INGOT_TEST_MAIN(T(quantize_simd_env), T(quantize_traits_table), T(quantize_ggml_layout), T(quantize_q8_0_closed_form),
                 T(quantize_budget_gaussian), T(quantize_budget_heavy_tailed), T(quantize_search_beats_rtn),
                 T(quantize_imatrix_lowers_weighted_error), T(quantize_fp8_fixture_decode), T(quantize_b128_ragged),
                 T(quantize_simd_matches_ref), T(quantize_simd_matches_ref_edges), T(quantize_f8_dot_all_codes),
