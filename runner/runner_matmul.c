@@ -72,7 +72,6 @@ typedef struct mm_job {
     mm_share *shares;
     int n_shares;
     int64_t base[MM_MAX_OPS + 1];
-    int64_t chunk_macs; // multiply-adds an owner takes per claim
     size_t actp_used;   // prepared activation rows in use
 } mm_job;
 
@@ -137,12 +136,15 @@ static void mm_run_rows(const mm_job *j, int64_t a, int64_t b, int worker) {
     }
 }
 
-// Job rows from `a` that make up about chunk_macs multiply-adds (at least one row).
+// An owner claims about this many multiply-adds of its share at a time.
+enum { MM_CHUNK_MACS = 1 << 15 };
+
+// Job rows from `a` that make up about MM_CHUNK_MACS multiply-adds (at least one row).
 static int64_t mm_chunk_end(const mm_job *j, int64_t a, int64_t back) {
     int k = 0;
     while (j->base[k + 1] <= a) k++;
     const int64_t cols = j->plan[k].op->w->cols > 0 ? j->plan[k].op->w->cols : 1;
-    const int64_t rows = j->chunk_macs / cols > 1 ? j->chunk_macs / cols : 1;
+    const int64_t rows = MM_CHUNK_MACS / cols > 1 ? MM_CHUNK_MACS / cols : 1;
     return back - a < rows ? back : a + rows;
 }
 
@@ -203,8 +205,6 @@ static void mm_item(void *ctx, size_t i, int worker) {
 // Shares of a one-token job: job rows cut where the multiply-adds before
 // them reach t/n of the job's. Returns false when the job rows do not fit
 // the packed word.
-enum { MM_CHUNK_MACS = 1 << 15 };
-
 static bool mm_make_shares(mm_job *j, int n_threads, mm_share *shares) {
     uint64_t total = 0;
     j->base[0] = 0;
@@ -215,7 +215,6 @@ static bool mm_make_shares(mm_job *j, int n_threads, mm_share *shares) {
     }
     if (j->base[j->n_plan] >= (int64_t)1 << 31) return false;
     j->n_shares = n_threads < MM_MAX_SHARES ? n_threads : MM_MAX_SHARES;
-    j->chunk_macs = MM_CHUNK_MACS;
     int k = 0;
     int64_t front = 0;
     uint64_t before = 0; // multiply-adds of the plans before plan k
