@@ -52,7 +52,49 @@ static void q8_0_prep_dot_ref(int64_t n, float *s, const void *vx, const void *v
     *s = sum;
 }
 
-static const ingot_prep_traits k_q8_0_ref = {ingot_q8_0_prep_bytes, ingot_q8_0_prepare, q8_0_prep_dot_ref};
+size_t ingot_q8_0_rows_bytes(int64_t n) { return (size_t)((n / INGOT_QK + 1) / 2) * INGOT_PREP_Q8_0_ROWS_PAIR; }
+
+void ingot_q8_0_rows_prepare(const void *vy, void *vp, int64_t n) {
+    const ingot_block_q8_0 *y = vy;
+    uint8_t *p = vp;
+    const int64_t nb = n / INGOT_QK;
+    for (int64_t i = 0; i < nb; i += 2, p += INGOT_PREP_Q8_0_ROWS_PAIR) {
+        float d[2] = {0.0f, 0.0f};
+        for (int h = 0; h < 2; h++) {
+            if (i + h < nb) {
+                memcpy(p + h * INGOT_QK, y[i + h].qs, INGOT_QK);
+                d[h] = ingot_h2f(y[i + h].d);
+            } else {
+                memset(p + h * INGOT_QK, 0, INGOT_QK);
+            }
+        }
+        memcpy(p + 64, d, sizeof d);
+    }
+}
+
+// Each row in the order of ingot_q8_0_vec_dot_ref.
+static void q8_0_rows_gemm_ref(int64_t n, float *s, size_t lds, const void *vx, const void *vp, size_t ldp, int nr) {
+    const ingot_block_q8_0 *x = vx;
+    for (int j = 0; j < nr; j++) {
+        const uint8_t *p = (const uint8_t *)vp + (size_t)j * ldp;
+        float sum = 0.0f;
+        for (int64_t i = 0; i < n / INGOT_QK; i++) {
+            const uint8_t *pair = p + (size_t)(i / 2) * INGOT_PREP_Q8_0_ROWS_PAIR;
+            const int h = (int)(i % 2);
+            int8_t qs[INGOT_QK];
+            float d;
+            memcpy(qs, pair + h * INGOT_QK, sizeof qs);
+            memcpy(&d, pair + 64 + 4 * h, sizeof d);
+            int32_t sumi = 0;
+            for (int l = 0; l < INGOT_QK; l++) sumi += x[i].qs[l] * qs[l];
+            sum += (float)sumi * (ingot_h2f(x[i].d) * d);
+        }
+        s[(size_t)j * lds] = sum;
+    }
+}
+
+static const ingot_prep_traits k_q8_0_ref = {ingot_q8_0_prep_bytes, ingot_q8_0_prepare,    q8_0_prep_dot_ref,
+                                             ingot_q8_0_rows_bytes, ingot_q8_0_rows_prepare, q8_0_rows_gemm_ref};
 
 static const ingot_prep_traits *g_prep[3][INGOT_DTYPE_COUNT];
 static pthread_once_t g_prep_once = PTHREAD_ONCE_INIT;

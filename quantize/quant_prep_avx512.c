@@ -51,7 +51,61 @@ VNNI static void q8_0_prep_dot_vnni(int64_t n, float *s, const void *vx, const v
     *s = _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
-static const ingot_prep_traits k_q8_0_vnni = {ingot_q8_0_prep_bytes, ingot_q8_0_prepare, q8_0_prep_dot_vnni};
+// Prompt rows, compact layout: each weight pair's magnitudes, sign mask
+// and scales are taken once, then every token row costs a load, the
+// weights' signs moved onto its values (a masked negate: values are
+// within ±127), one vpdpbusd, its two scales spread over the lanes, and a
+// multiply and multiply-add; NR accumulators stay in registers.
+VNNI static inline __attribute__((always_inline)) void rows_gemm(int64_t n, float *s, size_t lds, const void *vx,
+                                                                  const void *vp, size_t ldp, const int NR) {
+    const ingot_block_q8_0 *x = vx;
+    const uint8_t *p = vp;
+    const int64_t nb = n / INGOT_QK;
+    const __m512i half = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    __m512 acc[INGOT_GEMM_MAX_ROWS];
+    _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) acc[j] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < nb; i += 2) {
+        const bool one = i + 1 == nb; // its partner in the prepared rows is a zero block
+        const __m512i lo = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)x[i].qs));
+        const __m512i q = one ? lo : _mm512_inserti64x4(lo, _mm256_loadu_si256((const __m256i *)x[i + 1].qs), 1);
+        const __m512i mag = _mm512_abs_epi8(q);
+        const __mmask64 neg = _mm512_movepi8_mask(q);
+        const __m256i dh = one ? _mm256_set1_epi16((short)x[i].d)
+                               : _mm256_mask_set1_epi16(_mm256_set1_epi16((short)x[i].d), 0xFF00, (short)x[i + 1].d);
+        const __m512 dx = _mm512_cvtph_ps(dh);
+        const uint8_t *r = p + (size_t)(i / 2) * INGOT_PREP_Q8_0_ROWS_PAIR;
+        _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) {
+            const uint8_t *rj = r + (size_t)j * ldp;
+            const __m512i y = _mm512_loadu_si512(rj);
+            const __m512i sy = _mm512_mask_sub_epi8(y, neg, _mm512_setzero_si512(), y);
+            const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), mag, sy);
+            const __m512 dy =
+                _mm512_permutexvar_ps(half, _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd((const double *)(rj + 64)))));
+            acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dx, dy), acc[j]);
+        }
+    }
+    _Pragma("GCC unroll 8") for (int j = 0; j < NR; j++) s[(size_t)j * lds] = _mm512_reduce_add_ps(acc[j]);
+}
+
+#define ROWS_GEMM_CASE(NR)                                                                                   \
+    case NR: rows_gemm(n, s, lds, vx, vp, ldp, NR); break;
+VNNI static void q8_0_rows_gemm_vnni(int64_t n, float *s, size_t lds, const void *vx, const void *vp, size_t ldp,
+                                     int nr) {
+    switch (nr) {
+        ROWS_GEMM_CASE(1)
+        ROWS_GEMM_CASE(2)
+        ROWS_GEMM_CASE(3)
+        ROWS_GEMM_CASE(4)
+        ROWS_GEMM_CASE(5)
+        ROWS_GEMM_CASE(6)
+        ROWS_GEMM_CASE(7)
+    default: rows_gemm(n, s, lds, vx, vp, ldp, INGOT_GEMM_MAX_ROWS); break;
+    }
+}
+#undef ROWS_GEMM_CASE
+
+static const ingot_prep_traits k_q8_0_vnni = {ingot_q8_0_prep_bytes, ingot_q8_0_prepare,    q8_0_prep_dot_vnni,
+                                              ingot_q8_0_rows_bytes, ingot_q8_0_rows_prepare, q8_0_rows_gemm_vnni};
 
 void ingot_quant_prep_install_avx512(const ingot_prep_traits **tab) {
     if (__builtin_cpu_supports("avx512vnni")) tab[INGOT_DTYPE_Q8_0] = &k_q8_0_vnni;

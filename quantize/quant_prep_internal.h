@@ -7,6 +7,8 @@
 
 size_t ingot_q8_0_prep_bytes(int64_t n);
 void ingot_q8_0_prepare(const void *y, void *p, int64_t n);
+size_t ingot_q8_0_rows_bytes(int64_t n);
+void ingot_q8_0_rows_prepare(const void *y, void *p, int64_t n);
 void ingot_quant_prep_install_avx512(const ingot_prep_traits **tab);
 
 #endif

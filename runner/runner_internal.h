@@ -103,6 +103,7 @@ struct ingot_model {
     int qk_norm_mode;                // 0 none, 1 per head, 2 full vector
     int topk_group_mode;             // 0 none, 1 max (DeepSeek-V2), 2 sum of top-2 (V3)
     int max_row_cols;                // largest cols of any matrix (activation buffers)
+    int max_prep_cols;               // largest cols of a matrix with prepared-activation kernels (0: none)
     ingot_engram_forward_fn engram_forward;
     void *engram_ctx;                // owned by runner/engram_*.c
 };
@@ -138,6 +139,8 @@ struct ingot_state {
     size_t actq_rows;                // rows of actq
     uint8_t *actp;                   // prepared one-token activations [actp_rows, actp_row bytes]
     size_t actp_row, actp_rows;
+    uint8_t *actr;                   // prepared prompt rows (compact layout) [actr_rows, actr_row bytes]
+    size_t actr_row, actr_rows;
     float *scratch;                  // [n_threads, scratch_per_thread]
     size_t scratch_per_thread;
     // MoE

@@ -22,8 +22,11 @@
 // once per product and every row's dot does only the weight's share of the
 // work, leaving the core more room for loads in flight: with a dot that
 // only loads the weights, a decode step reached its bandwidth bound; with
-// vec_dot, three quarters of it. f8_e4m3_b128 weights have no row kernel:
-// each row is decoded to f32 into per-thread scratch.
+// vec_dot, three quarters of it. Prompt rows of such types are prepared
+// too, in a compact layout (values and float scales: tiles re-read them
+// for every weight row), for the type's multi-row kernel on prepared
+// rows. f8_e4m3_b128 weights have no row kernel: each row is decoded to
+// f32 into per-thread scratch.
 #include <stdatomic.h>
 #include <string.h>
 
@@ -52,8 +55,9 @@ typedef struct mm_plan {
     const uint8_t *act;   // [n, act_stride] activations in vec_dot_type
     size_t act_stride;    // bytes between token rows
     ingot_gemm_fn gemm;   // multi-row kernel of the weight type, or NULL
-    const ingot_prep_traits *prep; // one-token product: kernel on the prepared activation, or NULL
-    const uint8_t *actp;  // the prepared activation row
+    const ingot_prep_traits *prep; // kernels on prepared activation rows, or NULL
+    const uint8_t *actp;  // the prepared rows (one token: prepare's layout; several: rows_prepare's)
+    size_t actp_stride;
     int64_t row_chunk, n_row_items;
     size_t first_item;    // index of this product's first work item
 } mm_plan;
@@ -72,7 +76,7 @@ typedef struct mm_job {
     mm_share *shares;
     int n_shares;
     int64_t base[MM_MAX_OPS + 1];
-    size_t actp_used;   // prepared activation rows in use
+    size_t actp_used, actr_used; // prepared activation rows in use (one token; prompt rows)
 } mm_job;
 
 // One-token products read their weights this many bytes ahead of the row
@@ -93,17 +97,20 @@ static void mm_run(const ingot_state *s, const mm_plan *p, int64_t r0, int64_t r
         return;
     }
     if (p->gemm && t1 - t0 > 1) { // each weight block decoded once per group of tokens
+        const ingot_gemm_fn gemm = p->prep ? p->prep->gemm : p->gemm;
+        const uint8_t *act = p->prep ? p->actp : p->act;
+        const size_t stride = p->prep ? p->actp_stride : p->act_stride;
         for (int64_t r = r0; r < r1; r++) {
             const uint8_t *wr = (const uint8_t *)w->data + (size_t)r * w->row_bytes;
             for (int t = t0; t < t1; t += INGOT_GEMM_MAX_ROWS) {
                 const int nr = t1 - t < INGOT_GEMM_MAX_ROWS ? t1 - t : INGOT_GEMM_MAX_ROWS;
-                p->gemm(w->cols, &op->y[(size_t)t * op->ldy + (size_t)r], op->ldy, wr,
-                        p->act + (size_t)t * p->act_stride, p->act_stride, nr);
+                gemm(w->cols, &op->y[(size_t)t * op->ldy + (size_t)r], op->ldy, wr, act + (size_t)t * stride, stride,
+                     nr);
             }
         }
         return;
     }
-    if (t1 - t0 == 1) { // one token (decoding): everything the loop needs in locals
+    if (t1 - t0 == 1 && op->n == 1) { // one token (decoding): everything the loop needs in locals
         const ingot_vec_dot_fn dot = p->prep ? p->prep->dot : w->qt->vec_dot;
         const int64_t cols = w->cols;
         const size_t rb = w->row_bytes;
@@ -114,6 +121,15 @@ static void mm_run(const ingot_state *s, const mm_plan *p, int64_t r0, int64_t r
         for (int64_t r = r0; r < r1; r++, wr += rb) {
             for (; pf < wr + MM_PREFETCH + rb && pf < pf_end; pf += 64) __builtin_prefetch(pf);
             dot(cols, y + r, wr, act);
+        }
+        return;
+    }
+    if (p->prep) { // prompt rows in the compact layout, one token left in a tile
+        for (int64_t r = r0; r < r1; r++) {
+            const uint8_t *wr = (const uint8_t *)w->data + (size_t)r * w->row_bytes;
+            for (int t = t0; t < t1; t++)
+                p->prep->gemm(w->cols, &op->y[(size_t)t * op->ldy + (size_t)r], 0, wr,
+                              p->actp + (size_t)t * p->actp_stride, 0, 1);
         }
         return;
     }
@@ -257,24 +273,50 @@ static void quant_item(void *ctx, size_t i, int worker) {
     j->qv->quantize_row(j->x + i * j->ldx, j->dst + i * j->stride, j->cols, NULL);
 }
 
-// A one-token product of a weight type with a prepared-activation kernel:
-// prepare its activation row once (or take an earlier product's), else
-// leave it to vec_dot when the prepared rows are used up.
+typedef struct prep_job {
+    void (*prepare)(const void *y, void *p, int64_t n);
+    const uint8_t *act;
+    size_t act_stride;
+    uint8_t *dst;
+    size_t dst_stride;
+    int64_t cols;
+} prep_job;
+
+static void prep_item(void *ctx, size_t i, int worker) {
+    (void)worker;
+    const prep_job *j = ctx;
+    j->prepare(j->act + i * j->act_stride, j->dst + i * j->dst_stride, j->cols);
+}
+
+// A product whose weight type has prepared-activation kernels: prepare
+// its activation rows once (one token: the decode layout; several: the
+// compact one), or take an earlier product's; without room left in the
+// prepared rows it keeps vec_dot / the plain multi-row kernel.
 static void mm_prepare_prep(ingot_state *s, mm_job *j, int k, int same_as) {
     mm_plan *p = &j->plan[k];
-    p->prep = p->op->n == 1 ? ingot_quant_prep_get(p->op->w->dtype) : NULL;
+    const ingot_mm_op *op = p->op;
+    p->prep = ingot_quant_prep_get(op->w->dtype);
     if (!p->prep) return;
-    if (same_as >= 0 && j->plan[same_as].prep == p->prep) {
-        p->actp = j->plan[same_as].actp;
+    const mm_plan *e = same_as >= 0 ? &j->plan[same_as] : NULL;
+    if (e && e->prep == p->prep && (e->op->n == 1) == (op->n == 1)) {
+        p->actp = e->actp;
+        p->actp_stride = e->actp_stride;
         return;
     }
-    if (j->actp_used == s->actp_rows || p->prep->bytes(p->op->w->cols) > s->actp_row) {
+    const bool one = op->n == 1;
+    const size_t bytes = one ? p->prep->bytes(op->w->cols) : p->prep->rows_bytes(op->w->cols);
+    const size_t row = one ? s->actp_row : s->actr_row, rows = one ? s->actp_rows : s->actr_rows;
+    size_t *used = one ? &j->actp_used : &j->actr_used;
+    if (*used + (size_t)op->n > rows || bytes > row) {
         p->prep = NULL;
         return;
     }
-    uint8_t *dst = s->actp + j->actp_used++ * s->actp_row;
-    p->prep->prepare(p->act, dst, p->op->w->cols);
-    p->actp = dst;
+    prep_job pj = {one ? p->prep->prepare : p->prep->rows_prepare, p->act, p->act_stride,
+                   (one ? s->actp : s->actr) + *used * row, row, op->w->cols};
+    ingot_pool_run(op->n > 4 ? s->pool : NULL, (size_t)op->n, prep_item, &pj);
+    p->actp = pj.dst;
+    p->actp_stride = row;
+    *used += (size_t)op->n;
 }
 
 // Activations of op k: reuse an earlier product's when it has the same
@@ -328,7 +370,7 @@ static void mm_flush(mm_job *j, size_t *n_items, size_t *actq_used, uint64_t *ma
     *macs = 0;
     j->n_plan = 0;
     *n_items = *actq_used = 0;
-    j->actp_used = 0;
+    j->actp_used = j->actr_used = 0;
 }
 
 void ingot_matmul_ops(ingot_state *s, const ingot_mm_op *ops, int n_ops) {

@@ -256,6 +256,8 @@ static ingot_status bind_mat(ingot_model *m, const char *name, int64_t rows, int
     out->cols = cols;
     if (cols > m->max_row_cols) m->max_row_cols = (int)cols; // sizes activation rows and row scratch
     if (t->dtype == INGOT_DTYPE_F8_E4M3_B128) return INGOT_OK;
+    if (ingot_quant_prep_get_level(t->dtype, INGOT_SIMD_SCALAR) && cols > m->max_prep_cols)
+        m->max_prep_cols = (int)cols; // sizes the prepared activation rows
     out->qt = ingot_quant_get(t->dtype);
     where(err, name, t, !out->qt || !out->qt->vec_dot);
     INGOT_FAIL_IF(!out->qt || !out->qt->vec_dot, err, INGOT_E_UNSUPPORTED,

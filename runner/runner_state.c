@@ -57,11 +57,16 @@ static size_t state_layout(ingot_state *s, uint8_t *base) {
     s->actq_rows = 2 * B > (size_t)(3 * k + 4) ? 2 * B : (size_t)(3 * k + 4);
     if (c->is_mla && C > s->actq_rows) s->actq_rows = C;
     s->actq = carve(base, &off, s->actq_rows * s->actq_row, 1);
-    // Prepared rows (ingot_prep_traits): the distinct inputs of a decode
-    // step's job — its experts' gate/up input and down inputs, or q/k/v's.
-    s->actp_row = (size_t)ingot_align_up((size_t)(imax(m->max_row_cols, c->n_embd) + 63) / 64 * INGOT_PREP_Q8_0_PAIR, 64);
-    s->actp_rows = (size_t)k + 4;
+    // Prepared rows (ingot_prep_traits), when the model has such weights:
+    // the distinct inputs of a decode step's job (its experts' gate/up
+    // input and down inputs, or q/k/v's), and one batch of prompt rows.
+    const size_t pairs = (size_t)(m->max_prep_cols + 63) / 64;
+    s->actp_row = (size_t)ingot_align_up(pairs * INGOT_PREP_Q8_0_PAIR, 64);
+    s->actp_rows = m->max_prep_cols ? (size_t)k + 4 : 0;
     s->actp = carve(base, &off, s->actp_rows * s->actp_row, 1);
+    s->actr_row = (size_t)ingot_align_up(pairs * INGOT_PREP_Q8_0_ROWS_PAIR, 64);
+    s->actr_rows = m->max_prep_cols && B > 1 ? B : 0;
+    s->actr = carve(base, &off, s->actr_rows * s->actr_row, 1);
     s->scratch_per_thread = C + 3 * (size_t)imax(m->max_row_cols, c->kv_lora_rank) + 2 * (size_t)ne + 256 + 64;
     if (!c->is_mla && ingot_attend_tile_scratch(c->head_dim, (int)C) > s->scratch_per_thread)
         s->scratch_per_thread = ingot_attend_tile_scratch(c->head_dim, (int)C);

@@ -120,11 +120,22 @@ ingot_gemm_fn ingot_quant_gemm_get_level(ingot_dtype t, ingot_simd_level level);
 // zero block. dot(n, &s, weight row, prepared row) has vec_dot's
 // contracts; the _ref kernel gives vec_dot_ref's result exactly, the SIMD
 // one agrees within float rounding.
+//
+// Several token rows (prompts) are re-read for every weight row, so there
+// the layout is compact: per pair of blocks the 64 int8 values, then the
+// two scales as floats (INGOT_PREP_Q8_0_ROWS_PAIR bytes); gemm(n, s, lds,
+// x, p, ldp, nr) sets s[j * lds] = dot(weight row x, prepared row
+// p + j * ldp bytes) for j < nr, 1 <= nr <= INGOT_GEMM_MAX_ROWS. Activation
+// values must lie in [-127, 127], as quantize_row makes them.
 #define INGOT_PREP_Q8_0_PAIR 192
+#define INGOT_PREP_Q8_0_ROWS_PAIR 72
 typedef struct ingot_prep_traits {
     size_t (*bytes)(int64_t n);                         // prepared bytes for a row of n values
     void (*prepare)(const void *y, void *p, int64_t n); // y: n values in vec_dot_type
     ingot_vec_dot_fn dot;                               // *s = dot(weight row x, prepared row p)
+    size_t (*rows_bytes)(int64_t n);                    // compact layout, for gemm
+    void (*rows_prepare)(const void *y, void *p, int64_t n);
+    ingot_gemm_fn gemm;
 } ingot_prep_traits;
 // Kernel set for weight type t at the dispatch level in effect; NULL where
 // there is none (callers use vec_dot). Covers Q8_0 (SCALAR: _ref; AVX-512

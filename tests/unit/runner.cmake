@@ -1,6 +1,6 @@
 ingot_add_test_exe(test_runner SOURCES test_runner.c
   LIBS ingot_runner ingot_convert ingot_formats ingot_quantize ingot_common PkgConfig::CJSON m
-  TESTS runner_matmul_decode_split runner_rope_neox runner_rope_interleave runner_rope_yarn runner_rope_linear_llama3
+  TESTS runner_matmul_decode_split runner_matmul_prompt_rows runner_rope_neox runner_rope_interleave runner_rope_yarn runner_rope_linear_llama3
         runner_attention_naive runner_attention_tile runner_attention_group runner_argmax runner_swiglu runner_rmsnorm_long runner_rmsnorm runner_moe_softmax_topk runner_moe_deepseek_v3
         runner_moe_deepseek_v2_groups runner_sampler runner_sampler_distribution runner_metrics
         runner_tiny_llama_golden runner_open_rejects

@@ -1,12 +1,13 @@
-// Decode kernels on a prepared activation row (ingot_quant_prep_get): the
-// preparation writes the documented layout (values, −128 × sums of four,
-// spread scales, a zero block after an odd last one); the scalar _ref dot
-// equals vec_dot_ref bit for bit; every SIMD level with a kernel agrees
-// with _ref within float rounding for 1..40 blocks (the four-block loop,
-// a pair left, an odd block left), weight rows at every even offset 0..62
-// from a cache line, in a buffer that ends where the row ends (ASan sees
-// any overread), prepared
-// rows unaligned and exactly sized, raw levels with -128 and scales 2^-4..2^4.
+// Kernels on prepared activation rows (ingot_quant_prep_get). Decoding:
+// the preparation writes the documented layout (values, −128 × sums of
+// four, spread scales, a zero block after an odd last one); the scalar
+// _ref dot equals vec_dot_ref bit for bit; every SIMD level with a kernel
+// agrees with _ref within float rounding for 1..40 blocks (the four-block
+// loop, a pair left, an odd block left), weight rows at every even offset
+// 0..62 from a cache line in a buffer that ends where the row ends (ASan
+// sees any overread), prepared rows unaligned and exactly sized, raw
+// levels with -128 and scales 2^-4..2^4. Prompts: the compact layout, and
+// the multi-row kernel at every row count against vec_dot_ref.
 //
 // Tolerance: 1e-5 × Σ|w_i y_i| + 1e-6 × |ref|, as in test_quant_gemm.c
 // (the same integer products per block, summed in another order).
@@ -194,5 +195,91 @@ static int test_quant_prep_extremes(void) {
     return 0;
 }
 
+// The compact layout of prompt rows, every block count 1..9: values, then
+// both scales as floats; a zero block after an odd last one.
+static int test_quant_prep_rows_layout(void) {
+    const ingot_prep_traits *pt = ingot_quant_prep_get_level(INGOT_DTYPE_Q8_0, INGOT_SIMD_SCALAR);
+    uint64_t seed = 9;
+    for (int nb = 1; nb <= 9; nb++) {
+        uint8_t y[9 * BLOCK], p[5 * INGOT_PREP_Q8_0_ROWS_PAIR + 1];
+        make_row(y, nb, true, 0, &seed);
+        CHECK_EQ_U64(pt->rows_bytes((int64_t)nb * QK), (uint64_t)((nb + 1) / 2) * INGOT_PREP_Q8_0_ROWS_PAIR);
+        memset(p, 0xEE, sizeof p);
+        pt->rows_prepare(y, p, (int64_t)nb * QK);
+        CHECK(p[pt->rows_bytes((int64_t)nb * QK)] == 0xEE);
+        for (int i = 0; i < (nb + 1) / 2 * 2; i++) {
+            const uint8_t *pair = p + (size_t)(i / 2) * INGOT_PREP_Q8_0_ROWS_PAIR;
+            const int h = i % 2;
+            float d;
+            memcpy(&d, pair + 64 + 4 * h, 4);
+            CHECK_MSG(d == (i < nb ? h2f(y + i * BLOCK) : 0.0f), "nb %d block %d scale", nb, i);
+            for (int l = 0; l < QK; l++)
+                CHECK_MSG((int8_t)pair[h * QK + l] == (i < nb ? (int8_t)y[i * BLOCK + 2 + l] : 0), "nb %d block %d value %d",
+                          nb, i, l);
+        }
+    }
+    return 0;
+}
+
+// Quantized activation rows (values within ±127, as quantize_row makes
+// them), or rows of ±127 levels with raw scales.
+static void make_act(uint8_t *dst, int nb, bool raw, uint64_t *seed) {
+    make_row(dst, nb, raw, 1.0, seed);
+    if (!raw) return;
+    for (int i = 0; i < nb * BLOCK; i++)
+        if (i % BLOCK >= 2 && dst[i] == 0x80) dst[i] = (uint8_t)(rng_next(seed) & 1 ? 0x7F : 0x81);
+}
+
+// The multi-row kernel on compact rows: every row count 1..INGOT_GEMM_MAX_ROWS,
+// rows at a stride larger than their size (the last one ending the
+// buffer), outputs at a stride with the cells between untouched, 1..40
+// blocks, raw weights with -128; _ref equals vec_dot_ref bit for bit,
+// every SIMD level agrees within float rounding.
+static int test_quant_prep_gemm(void) {
+    const ingot_quant_traits *qt = ingot_quant_get(INGOT_DTYPE_Q8_0);
+    enum { NR = INGOT_GEMM_MAX_ROWS, LDS = 3 };
+    uint64_t seed = 77;
+    int levels = 0;
+    for (int lv = INGOT_SIMD_SCALAR; lv <= (int)ingot_simd_detect(); lv++) {
+        const ingot_prep_traits *pt = ingot_quant_prep_get_level(INGOT_DTYPE_Q8_0, (ingot_simd_level)lv);
+        if (!pt) continue;
+        levels++;
+        for (int nb = 1; nb <= MAX_BLOCKS; nb += nb < 9 ? 1 : 7)
+            for (int raw = 0; raw < 2; raw++) {
+                const size_t rb = (size_t)nb * BLOCK, pb = pt->rows_bytes((int64_t)nb * QK), ldp = pb + 20;
+                uint8_t *w = ingot_malloc_aligned(64, rb), *y = malloc(NR * rb), *p = malloc((NR - 1) * ldp + pb);
+                CHECK(w && y && p);
+                make_row(w, nb, raw, 0.02, &seed);
+                for (int j = 0; j < NR; j++) {
+                    make_act(y + j * rb, nb, raw, &seed);
+                    pt->rows_prepare(y + j * rb, p + j * ldp, (int64_t)nb * QK);
+                }
+                for (int nr = 1; nr <= NR; nr++) {
+                    float out[NR * LDS];
+                    for (int k = 0; k < NR * LDS; k++) out[k] = -7.0f;
+                    pt->gemm((int64_t)nb * QK, out, LDS, w, p + (NR - nr) * ldp, ldp, nr);
+                    for (int k = 0; k < NR * LDS; k++) {
+                        if (k % LDS || k / LDS >= nr) {
+                            CHECK_MSG(out[k] == -7.0f, "level %d nb %d nr %d: cell %d written", lv, nb, nr, k);
+                            continue;
+                        }
+                        const uint8_t *yj = y + (NR - nr + k / LDS) * rb;
+                        float want;
+                        qt->vec_dot_ref((int64_t)nb * QK, &want, w, yj);
+                        const double tol = lv == INGOT_SIMD_SCALAR ? 0 : 1e-5 * magnitude(w, yj, nb) + 1e-6 * fabs(want);
+                        CHECK_MSG(fabs((double)out[k] - want) <= tol, "level %d nb %d raw %d nr %d row %d: %.9g vs %.9g",
+                                  lv, nb, raw, nr, k / LDS, (double)out[k], (double)want);
+                    }
+                }
+                ingot_free_aligned(w);
+                free(y);
+                free(p);
+            }
+    }
+    CHECK(levels >= 1); // SCALAR always has the _ref set
+    return 0;
+}
+
 INGOT_TEST_MAIN(T(quant_prep_table), T(quant_prep_layout), T(quant_prep_ref_equals_vec_dot_ref),
-                T(quant_prep_simd_matches_ref), T(quant_prep_extremes))
+                T(quant_prep_simd_matches_ref), T(quant_prep_extremes), T(quant_prep_rows_layout),
+                T(quant_prep_gemm))

@@ -11,6 +11,7 @@
 #include "ingot/convert.h"
 #include "ingot/runner.h"
 #include "ingot_test.h"
+#include "ingot_test_rng.h"
 #include "runner_internal.h"
 
 // ---- rotary embeddings --------------------------------------------------------------
@@ -1299,34 +1300,33 @@ static int test_runner_q8_0_top1(void) {
     return 0;
 }
 
-// ---- decode matmul split (runner_matmul.c) ------------------------------------------
+// ---- matmul splits and prepared activations (runner_matmul.c) -----------------------
 
-// One-token jobs are split into a share per thread with the rest taken
-// from the back of the largest share left. Products of several types in
-// one job (two sharing an input, an odd block count, a type without a
-// prepared kernel, f32): with 1-5 threads and 40 runs each, every output
-// is within float rounding of vec_dot_ref, bit-identical across thread
-// counts and runs (each row computed by the same kernel on the same
-// activation), and the cells either side of each output are untouched. With the
-// prepared-activation rows used up, later products fall back to vec_dot.
+// Products of several types in one job (two sharing an input, an odd block
+// count, a type without prepared kernels, f32), n_tok tokens, 1-5 threads,
+// 20 runs each, with the prepared rows tight (later products fall back to
+// vec_dot / the plain multi-row kernel) or roomy: every output within float
+// rounding of vec_dot_ref, bit-identical across thread counts and runs (each
+// row computed by the same kernel on the same activation), and the cells
+// around each output row untouched.
 typedef struct mm_case {
     ingot_mat w;
     int x;          // input index
     uint8_t *data;
 } mm_case;
 
-static int test_runner_matmul_decode_split(void) {
+static int check_matmul_split(int n_tok) {
     static const struct { ingot_dtype t; int rows, cols, x; } shapes[] = {
         {INGOT_DTYPE_Q8_0, 300, 800, 0}, {INGOT_DTYPE_Q8_0, 77, 800, 0}, {INGOT_DTYPE_Q4_K, 130, 768, 1},
         {INGOT_DTYPE_Q8_0, 513, 1024, 2}, {INGOT_DTYPE_F32, 40, 96, 3}};
-    enum { N_OPS = 5, GUARD = 3, MAX_COLS = 1024 };
+    enum { N_OPS = 5, N_IN = 4, GUARD = 3, MAX_COLS = 1024 };
     uint64_t seed = 99;
-    float *xs[4];
+    float *xs[N_IN];
     mm_case mc[N_OPS];
-    for (int i = 0; i < 4; i++) {
-        xs[i] = malloc(MAX_COLS * sizeof(float));
+    for (int i = 0; i < N_IN; i++) {
+        xs[i] = malloc((size_t)n_tok * MAX_COLS * sizeof(float));
         CHECK(xs[i]);
-        for (int c = 0; c < MAX_COLS; c++) xs[i][c] = (float)(sin(0.37 * c + i) * (c % 29 == 0 ? 9.0 : 1.0));
+        for (int c = 0; c < n_tok * MAX_COLS; c++) xs[i][c] = (float)(sin(0.37 * c + i) * (c % 29 == 0 ? 9.0 : 1.0));
     }
     for (int k = 0; k < N_OPS; k++) {
         uint64_t rb = 0;
@@ -1337,30 +1337,31 @@ static int test_runner_matmul_decode_split(void) {
         CHECK(mc[k].data && row);
         const ingot_quant_traits *qt = ingot_quant_get(shapes[k].t);
         for (int r = 0; r < shapes[k].rows; r++) {
-            for (int c = 0; c < shapes[k].cols; c++) {
-                seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-                row[c] = (float)((double)(seed >> 11) * 0x1p-53 - 0.5) * (r % 17 == 0 ? 4.0f : 0.1f);
-            }
+            for (int c = 0; c < shapes[k].cols; c++) row[c] = (float)(rng_unit(&seed) - 0.5) * (r % 17 == 0 ? 4.0f : 0.1f);
             qt->quantize_row_ref(row, mc[k].data + (size_t)r * rb, shapes[k].cols, NULL);
         }
         free(row);
         mc[k].w = (ingot_mat){mc[k].data, shapes[k].t, shapes[k].rows, shapes[k].cols, (size_t)rb, qt};
         mc[k].x = shapes[k].x;
     }
-    // Reference per product row: vec_dot_ref on the activation quantized by the reference quantizer.
+    // Reference [token][row]: vec_dot_ref on the activation quantized by the reference quantizer.
     float *want[N_OPS], *first[N_OPS];
     for (int k = 0; k < N_OPS; k++) {
         const ingot_quant_traits *qt = mc[k].w.qt, *qv = ingot_quant_get(qt->vec_dot_type);
-        uint8_t act[4096];
-        if (qt->vec_dot_type == INGOT_DTYPE_F32) memcpy(act, xs[mc[k].x], (size_t)mc[k].w.cols * sizeof(float));
-        else qv->quantize_row_ref(xs[mc[k].x], act, mc[k].w.cols, NULL);
-        want[k] = malloc((size_t)mc[k].w.rows * sizeof(float));
-        first[k] = malloc((size_t)mc[k].w.rows * sizeof(float));
+        const size_t rows = (size_t)mc[k].w.rows;
+        want[k] = malloc((size_t)n_tok * rows * sizeof(float));
+        first[k] = malloc((size_t)n_tok * rows * sizeof(float));
         CHECK(want[k] && first[k]);
-        for (int r = 0; r < mc[k].w.rows; r++)
-            qt->vec_dot_ref(mc[k].w.cols, &want[k][r], mc[k].data + (size_t)r * mc[k].w.row_bytes, act);
+        for (int t = 0; t < n_tok; t++) {
+            uint8_t act[4096];
+            const float *x = xs[mc[k].x] + (size_t)t * MAX_COLS;
+            if (qt->vec_dot_type == INGOT_DTYPE_F32) memcpy(act, x, (size_t)mc[k].w.cols * sizeof(float));
+            else qv->quantize_row_ref(x, act, mc[k].w.cols, NULL);
+            for (size_t r = 0; r < rows; r++)
+                qt->vec_dot_ref(mc[k].w.cols, &want[k][t * rows + r], mc[k].data + r * mc[k].w.row_bytes, act);
+        }
     }
-    for (int actp_rows = 1; actp_rows <= 4; actp_rows += 3)
+    for (int roomy = 0; roomy < 2; roomy++)
         for (int nt = 1; nt <= 5; nt++) {
             ingot_err err = {0};
             ingot_pool *pool = NULL;
@@ -1370,43 +1371,53 @@ static int test_runner_matmul_decode_split(void) {
             st.pool = pool;
             st.n_threads = nt;
             st.actq_row = 2048;
-            st.actq_rows = 8;
+            st.actq_rows = (size_t)(N_IN * n_tok);
             st.actq = ingot_malloc_aligned(64, st.actq_row * st.actq_rows);
             st.actp_row = (MAX_COLS / 64) * INGOT_PREP_Q8_0_PAIR;
-            st.actp_rows = (size_t)actp_rows;
+            st.actp_rows = roomy ? 4 : 1;
             st.actp = ingot_malloc_aligned(64, st.actp_row * st.actp_rows);
+            st.actr_row = (MAX_COLS / 64) * INGOT_PREP_Q8_0_ROWS_PAIR + 8;
+            st.actr_rows = (size_t)(roomy ? N_IN * n_tok : n_tok);
+            st.actr = ingot_malloc_aligned(64, st.actr_row * st.actr_rows);
             st.scratch_per_thread = MAX_COLS;
             st.scratch = malloc((size_t)nt * MAX_COLS * sizeof(float));
-            CHECK(st.actq && st.actp && st.scratch);
+            CHECK(st.actq && st.actp && st.actr && st.scratch);
             float *y[N_OPS];
             ingot_mm_op ops[N_OPS];
-            for (int k = 0; k < N_OPS; k++) {
-                y[k] = malloc((size_t)(mc[k].w.rows + 2 * GUARD) * sizeof(float)); // guard cells either side
+            for (int k = 0; k < N_OPS; k++) { // token rows ldy = rows + GUARD apart, guard cells before the first
+                const size_t ldy = (size_t)mc[k].w.rows + GUARD;
+                y[k] = malloc((GUARD + (size_t)n_tok * ldy) * sizeof(float));
                 CHECK(y[k]);
-                ops[k] = (ingot_mm_op){&mc[k].w, xs[mc[k].x], (size_t)MAX_COLS, 1, y[k] + GUARD, 0};
+                ops[k] = (ingot_mm_op){&mc[k].w, xs[mc[k].x], (size_t)MAX_COLS, n_tok, y[k] + GUARD, ldy};
             }
-            for (int run = 0; run < 40; run++) {
+            for (int run = 0; run < 20; run++) {
                 for (int k = 0; k < N_OPS; k++)
-                    for (int i = 0; i < mc[k].w.rows + 2 * GUARD; i++) y[k][i] = -777.0f;
+                    for (size_t i = 0; i < GUARD + (size_t)n_tok * ops[k].ldy; i++) y[k][i] = -777.0f;
                 ingot_matmul_ops(&st, ops, N_OPS);
                 for (int k = 0; k < N_OPS; k++) {
-                    const float *out = y[k] + GUARD;
-                    for (int i = 0; i < GUARD; i++)
-                        CHECK_MSG(y[k][i] == -777.0f && out[mc[k].w.rows + i] == -777.0f, "product %d: guard %d written",
-                                  k, i);
-                    for (int r = 0; r < mc[k].w.rows; r++) {
-                        const double tol = 1e-4 * (1.0 + fabs(want[k][r]));
-                        CHECK_MSG(fabs(out[r] - want[k][r]) <= tol, "threads %d product %d row %d: %.9g vs %.9g", nt,
-                                  k, r, (double)out[r], (double)want[k][r]);
-                        if (nt == 1 && run == 0) first[k][r] = out[r];
-                        CHECK_MSG(out[r] == first[k][r], "threads %d run %d product %d row %d: %.9g vs %.9g", nt, run,
-                                  k, r, (double)out[r], (double)first[k][r]);
+                    const size_t rows = (size_t)mc[k].w.rows, ldy = ops[k].ldy;
+                    for (int i = 0; i < GUARD; i++) CHECK_MSG(y[k][i] == -777.0f, "product %d: guard %d written", k, i);
+                    for (int t = 0; t < n_tok; t++) {
+                        const float *out = y[k] + GUARD + (size_t)t * ldy;
+                        for (size_t i = rows; i < ldy; i++)
+                            CHECK_MSG(out[i] == -777.0f, "product %d token %d: cell %zu past the row written", k, t, i);
+                        for (size_t r = 0; r < rows; r++) {
+                            const float wv = want[k][t * rows + r];
+                            CHECK_MSG(fabs(out[r] - wv) <= 1e-4 * (1.0 + fabs(wv)),
+                                      "tokens %d threads %d product %d token %d row %zu: %.9g vs %.9g", n_tok, nt, k, t,
+                                      r, (double)out[r], (double)wv);
+                            float *f = &first[k][t * rows + r];
+                            if (nt == 1 && run == 0) *f = out[r];
+                            CHECK_MSG(out[r] == *f, "threads %d run %d product %d token %d row %zu: %.9g vs %.9g", nt,
+                                      run, k, t, r, (double)out[r], (double)*f);
+                        }
                     }
                 }
             }
             for (int k = 0; k < N_OPS; k++) free(y[k]);
             ingot_free_aligned(st.actq);
             ingot_free_aligned(st.actp);
+            ingot_free_aligned(st.actr);
             free(st.scratch);
             ingot_pool_free(pool);
         }
@@ -1415,11 +1426,16 @@ static int test_runner_matmul_decode_split(void) {
         free(want[k]);
         free(first[k]);
     }
-    for (int i = 0; i < 4; i++) free(xs[i]);
+    for (int i = 0; i < N_IN; i++) free(xs[i]);
     return 0;
 }
 
-INGOT_TEST_MAIN(T(runner_matmul_decode_split), T(runner_attention_tile), T(runner_attention_group), T(runner_argmax), T(runner_swiglu), T(runner_rmsnorm_long), T(runner_rope_neox), T(runner_rope_interleave), T(runner_rope_yarn), T(runner_rope_linear_llama3),
+// One token: each thread's share of the job's rows, stealing from the back.
+static int test_runner_matmul_decode_split(void) { return check_matmul_split(1); }
+// 33 tokens: a tile of 32 and a tile of one, compact prepared rows.
+static int test_runner_matmul_prompt_rows(void) { return check_matmul_split(33); }
+
+INGOT_TEST_MAIN(T(runner_matmul_decode_split), T(runner_matmul_prompt_rows), T(runner_attention_tile), T(runner_attention_group), T(runner_argmax), T(runner_swiglu), T(runner_rmsnorm_long), T(runner_rope_neox), T(runner_rope_interleave), T(runner_rope_yarn), T(runner_rope_linear_llama3),
                 T(runner_attention_naive), T(runner_rmsnorm), T(runner_moe_softmax_topk),
                 T(runner_moe_deepseek_v3), T(runner_moe_deepseek_v2_groups), T(runner_sampler), T(runner_sampler_distribution), T(runner_metrics),
                 T(runner_tiny_llama_golden), T(runner_open_rejects),
