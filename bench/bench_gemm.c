@@ -2,7 +2,9 @@
 // processing uses them: a [rows, cols] weight against a tile of token rows,
 // each weight row dotted with INGOT_GEMM_MAX_ROWS tokens per call, on one
 // thread (process CPU clock, so other load on the machine does not deflate
-// the figure). Printed beside the vec_dot loop over the same tile.
+// the figure). Printed beside the vec_dot loop over the same tile, and for
+// types with prepared-activation kernels (ingot_quant_prep_get) beside the
+// multi-row kernel on prepared rows, which the runner uses for prompts.
 //
 //   bench_gemm [--types q4_k,q6_k,...] [--rows R] [--cols C] [--tokens T]
 //              [--level scalar|avx2|avx512] [--min-time SECONDS]
@@ -95,6 +97,20 @@ static int bench_type(ingot_dtype t, int64_t rows, int64_t cols, int tokens, dou
         printf("%-8s rows %lld cols %lld tokens %d: gemm %7.2f GMAC/s   vec_dot loop %7.2f GMAC/s   (x%.2f)\n",
                qt->name, (long long)rows, (long long)cols, tokens, macs / tg * 1e-9, macs / tv * 1e-9, tv / tg);
         rc = 0;
+        const ingot_prep_traits *pt = ingot_quant_prep_get(t);
+        uint8_t *rows_p = pt ? malloc((size_t)tokens * pt->rows_bytes(cols)) : NULL;
+        if (rows_p) { // the runner's prompt path for this type: prepared rows, the type's gemm on them
+            for (int j = 0; j < tokens; j++)
+                pt->rows_prepare(act + (size_t)j * c.act_row, rows_p + (size_t)j * pt->rows_bytes(cols), cols);
+            gemm_ctx cp = c;
+            cp.gemm = pt->gemm;
+            cp.act = rows_p;
+            cp.act_row = pt->rows_bytes(cols);
+            const double tp = time_it(run_gemm, &cp, min_time);
+            printf("%-8s prepared rows:  gemm %7.2f GMAC/s   (x%.2f of the plain gemm)\n", qt->name, macs / tp * 1e-9,
+                   tg / tp);
+            free(rows_p);
+        }
     }
     free(src);
     free(w);

@@ -79,8 +79,8 @@ VNNI static inline __attribute__((always_inline)) void rows_gemm(int64_t n, floa
             const __m512i y = _mm512_loadu_si512(rj);
             const __m512i sy = _mm512_mask_sub_epi8(y, neg, _mm512_setzero_si512(), y);
             const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), mag, sy);
-            const __m512 dy =
-                _mm512_permutexvar_ps(half, _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd((const double *)(rj + 64)))));
+            const __m128i d2 = _mm_loadl_epi64((const __m128i *)(rj + 64)); // the two scales, unaligned
+            const __m512 dy = _mm512_permutexvar_ps(half, _mm512_castps128_ps512(_mm_castsi128_ps(d2)));
             acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dx, dy), acc[j]);
         }
     }
