@@ -32,24 +32,29 @@ void ingot_q8_0_prepare(const void *vy, void *vp, int64_t n) {
     }
 }
 
-// In the order of ingot_q8_0_vec_dot_ref: per block Σ x·y as an integer,
-// times d_x · d_y.
-static void q8_0_prep_dot_ref(int64_t n, float *s, const void *vx, const void *vp) {
-    const ingot_block_q8_0 *x = vx;
-    const uint8_t *p = vp;
+// Σ over a row in the order of ingot_q8_0_vec_dot_ref (per block Σ x·y as
+// an integer, times d_x · d_y), block i's values and scale read from a
+// prepared layout: pairs of `pair_bytes`, the scale of half h at
+// `d_at + d_step * h`.
+static float q8_0_prepared_sum(int64_t n, const ingot_block_q8_0 *x, const uint8_t *p, size_t pair_bytes, int d_at,
+                               int d_step) {
     float sum = 0.0f;
     for (int64_t i = 0; i < n / INGOT_QK; i++) {
-        const uint8_t *pair = p + (size_t)(i / 2) * INGOT_PREP_Q8_0_PAIR;
+        const uint8_t *pair = p + (size_t)(i / 2) * pair_bytes;
         const int h = (int)(i % 2);
         int8_t qs[INGOT_QK];
         float d;
         memcpy(qs, pair + h * INGOT_QK, sizeof qs);
-        memcpy(&d, pair + 128 + 32 * h, sizeof d);
+        memcpy(&d, pair + d_at + d_step * h, sizeof d);
         int32_t sumi = 0;
         for (int l = 0; l < INGOT_QK; l++) sumi += x[i].qs[l] * qs[l];
         sum += (float)sumi * (ingot_h2f(x[i].d) * d);
     }
-    *s = sum;
+    return sum;
+}
+
+static void q8_0_prep_dot_ref(int64_t n, float *s, const void *vx, const void *vp) {
+    *s = q8_0_prepared_sum(n, vx, vp, INGOT_PREP_Q8_0_PAIR, 128, 32); // scales spread over 8 lanes each
 }
 
 size_t ingot_q8_0_rows_bytes(int64_t n) { return (size_t)((n / INGOT_QK + 1) / 2) * INGOT_PREP_Q8_0_ROWS_PAIR; }
@@ -72,25 +77,10 @@ void ingot_q8_0_rows_prepare(const void *vy, void *vp, int64_t n) {
     }
 }
 
-// Each row in the order of ingot_q8_0_vec_dot_ref.
 static void q8_0_rows_gemm_ref(int64_t n, float *s, size_t lds, const void *vx, const void *vp, size_t ldp, int nr) {
-    const ingot_block_q8_0 *x = vx;
-    for (int j = 0; j < nr; j++) {
-        const uint8_t *p = (const uint8_t *)vp + (size_t)j * ldp;
-        float sum = 0.0f;
-        for (int64_t i = 0; i < n / INGOT_QK; i++) {
-            const uint8_t *pair = p + (size_t)(i / 2) * INGOT_PREP_Q8_0_ROWS_PAIR;
-            const int h = (int)(i % 2);
-            int8_t qs[INGOT_QK];
-            float d;
-            memcpy(qs, pair + h * INGOT_QK, sizeof qs);
-            memcpy(&d, pair + 64 + 4 * h, sizeof d);
-            int32_t sumi = 0;
-            for (int l = 0; l < INGOT_QK; l++) sumi += x[i].qs[l] * qs[l];
-            sum += (float)sumi * (ingot_h2f(x[i].d) * d);
-        }
-        s[(size_t)j * lds] = sum;
-    }
+    for (int j = 0; j < nr; j++)
+        s[(size_t)j * lds] =
+            q8_0_prepared_sum(n, vx, (const uint8_t *)vp + (size_t)j * ldp, INGOT_PREP_Q8_0_ROWS_PAIR, 64, 4);
 }
 
 static const ingot_prep_traits k_q8_0_ref = {ingot_q8_0_prep_bytes, ingot_q8_0_prepare,    q8_0_prep_dot_ref,
