@@ -1,11 +1,22 @@
-// Decode kernels on a prepared activation row (ingot_prep_traits): the
-// preparation, the scalar _ref dot and the per-level tables. The SIMD
-// kernels live in quant_prep_avx512.c.
+// Kernels on prepared activation rows (ingot_prep_traits): the two
+// preparations (decode and prompt layouts), the scalar _ref kernels and the
+// per-level tables. The SIMD kernels live in quant_prep_avx512.c.
 #include <pthread.h>
 
 #include "quant_prep_internal.h"
 
 size_t ingot_q8_0_prep_bytes(int64_t n) { return (size_t)((n / INGOT_QK + 1) / 2) * INGOT_PREP_Q8_0_PAIR; }
+
+// The values and scales of blocks i and i + 1 of a row of nb blocks, a
+// zero block standing in for a missing i + 1.
+static void pair_of(const ingot_block_q8_0 *y, int64_t i, int64_t nb, int8_t qs[2 * INGOT_QK], float d[2]) {
+    for (int h = 0; h < 2; h++) {
+        const bool have = i + h < nb;
+        if (have) memcpy(qs + h * INGOT_QK, y[i + h].qs, INGOT_QK);
+        else memset(qs + h * INGOT_QK, 0, INGOT_QK);
+        d[h] = have ? ingot_h2f(y[i + h].d) : 0.0f;
+    }
+}
 
 void ingot_q8_0_prepare(const void *vy, void *vp, int64_t n) {
     const ingot_block_q8_0 *y = vy;
@@ -14,12 +25,7 @@ void ingot_q8_0_prepare(const void *vy, void *vp, int64_t n) {
     for (int64_t i = 0; i < nb; i += 2, p += INGOT_PREP_Q8_0_PAIR) {
         int8_t qs[2 * INGOT_QK];
         float d[2];
-        for (int h = 0; h < 2; h++) {
-            const bool have = i + h < nb;
-            if (have) memcpy(qs + h * INGOT_QK, y[i + h].qs, INGOT_QK);
-            else memset(qs + h * INGOT_QK, 0, INGOT_QK);
-            d[h] = have ? ingot_h2f(y[i + h].d) : 0.0f;
-        }
+        pair_of(y, i, nb, qs, d);
         int32_t off[16];
         float dl[16];
         for (int l = 0; l < 16; l++) {
@@ -64,15 +70,10 @@ void ingot_q8_0_rows_prepare(const void *vy, void *vp, int64_t n) {
     uint8_t *p = vp;
     const int64_t nb = n / INGOT_QK;
     for (int64_t i = 0; i < nb; i += 2, p += INGOT_PREP_Q8_0_ROWS_PAIR) {
-        float d[2] = {0.0f, 0.0f};
-        for (int h = 0; h < 2; h++) {
-            if (i + h < nb) {
-                memcpy(p + h * INGOT_QK, y[i + h].qs, INGOT_QK);
-                d[h] = ingot_h2f(y[i + h].d);
-            } else {
-                memset(p + h * INGOT_QK, 0, INGOT_QK);
-            }
-        }
+        int8_t qs[2 * INGOT_QK];
+        float d[2];
+        pair_of(y, i, nb, qs, d);
+        memcpy(p, qs, sizeof qs);
         memcpy(p + 64, d, sizeof d);
     }
 }
